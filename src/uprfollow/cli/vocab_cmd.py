@@ -1,0 +1,66 @@
+"""`upr vocab`: list the vocabularies of the eight categories."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from ._app import FormatOption, OutputFormat, app, print_json
+
+
+class Vocabulary(str, Enum):
+    countries = "countries"
+    issues = "issues"
+    actions = "actions"
+    responses = "responses"
+    sessions = "sessions"
+
+
+def vocabulary_rows(name: Vocabulary) -> list[dict]:
+    from .. import vocab
+
+    if name == Vocabulary.countries:
+        return [
+            {
+                "iso3": c.iso3,
+                "name": c.name,
+                "official_name": c.name_official,
+                "regional_group": c.regional_group,
+                "organisations": ", ".join(c.organisations),
+                "un_member": c.un_member,
+            }
+            for c in vocab.countries().values()
+        ]
+    if name == Vocabulary.issues:
+        return [{"issue": i} for i in vocab.issues()]
+    if name == Vocabulary.actions:
+        return [
+            {"level": a.level, "name": a.name, "definition": a.definition, "example_verbs": a.example_verbs}
+            for a in vocab.action_categories().values()
+        ]
+    if name == Vocabulary.responses:
+        return [{"spelling": r["spelling"], "canonical": r["canonical"], "source": r["source"]} for r in vocab.response_spellings()]
+    return [{"session": s.session, "year": s.year, "cycle": s.cycle} for s in vocab.sessions().values()]
+
+
+@app.command("vocab")
+def vocab_cmd(
+    name: Annotated[Vocabulary, typer.Argument(help="Which vocabulary to list.")] = Vocabulary.countries,
+    format: FormatOption = OutputFormat.table,
+) -> None:
+    """List a vocabulary: countries (ISO3, group, organisations), issues, actions, responses or sessions."""
+    rows = vocabulary_rows(name)
+    if format == OutputFormat.json:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(show_lines=False)
+    for col in rows[0]:
+        t.add_column(col.replace("_", " "), overflow="fold")
+    for r in rows:
+        t.add_row(*("yes" if v is True else "no" if v is False else str(v) for v in r.values()))
+    Console().print(t)

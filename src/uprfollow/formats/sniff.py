@@ -1,0 +1,150 @@
+"""Container detection and text decoding shared by the readers.
+
+Detection is by content (magic bytes, zip members), never only by extension.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+from ..errors import InputError
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+HEAD_BYTES = 8192
+
+# Characters that make a decoded text more plausible: accented letters and typographic punctuation
+_PLAUSIBLE = set("éèêëàâäôöûüùçîïñáíóúÉÈÀÇÑÁÍÓÚ’‘“”–—…œŒãõÃÕ")
+
+
+def container(path: Path) -> str:
+    """'zip-xlsx', 'zip-docx', 'zip-ods', 'zip', 'ole2', 'pdf', 'text' or 'binary'."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found", hint="check the path and spelling") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file", hint="pass the files inside it") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied", hint="check the file's permissions") from None
+    if not head:
+        raise InputError(f"{path}: the file is empty", hint="export the data again; an empty file holds no recommendations")
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise InputError(
+                f"{path}: the file looks like an Excel/Word file (zip) but is damaged or truncated ({e})",
+                hint="save the file again from its application, or re-download it",
+            ) from None
+        if "xl/workbook.xml" in names:
+            return "zip-xlsx"
+        if "word/document.xml" in names:
+            return "zip-docx"
+        if "content.xml" in names and "mimetype" in names:
+            return "zip-ods"
+        return "zip"
+    if head.startswith(OLE2_MAGIC):
+        return "ole2"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
+        return "binary"
+    return "text"
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a text file: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252."""
+    if encoding:
+        return data.decode(encoding), encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    for enc in ("cp1252", "mac_roman"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        score = sum(1 for c in text if c in _PLAUSIBLE) - 5 * sum(1 for c in text if 0x80 <= ord(c) < 0xA0 or c in "ÆØ¨∂ƒ©˙∆˚¬≈ç√∫µ≤≥÷")
+        # Excel for Mac writes CR-only line endings along with MacRoman
+        if enc == "mac_roman" and b"\r" in data and b"\n" not in data:
+            score += 10
+        candidates.append((score, enc, text))
+    if not candidates:
+        return data.decode("latin-1"), "latin-1"
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    return candidates[0][2], candidates[0][1]
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Rows of a CSV text, any line ending (CR, LF, CRLF), delimiter sniffed among , ; tab."""
+    sample = text[:20000]
+    delimiter = ","
+    first = sample.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] > 0:
+        delimiter = best
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as e:
+        raise InputError(f"not a readable CSV file: {e}") from None
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: floats that are integers lose their '.0', None becomes ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def sheet_rows(path: Path) -> tuple[str, list[list[object]]]:
+    """First non-empty sheet of a spreadsheet (.xls, .xlsx, .ods), read with python-calamine."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as e:  # calamine raises its own error types for damaged files
+        raise InputError(
+            f"{path}: cannot read the spreadsheet ({e})",
+            hint="open it in Excel or LibreOffice and save it again as .xlsx",
+        ) from None
+    first: tuple[str, list[list[object]]] | None = None
+    for name in wb.sheet_names:
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as e:
+            raise InputError(f"{path}: cannot read sheet {name!r} ({e})", hint="save the file again as .xlsx") from None
+        if first is None:
+            first = (name, rows)
+        if any(any(cell_text(c).strip() for c in r) for r in rows[:50]):
+            return name, rows
+    return first or ("", [])

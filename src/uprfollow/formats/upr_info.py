@@ -1,0 +1,84 @@
+"""UPR Info database exports: the .xls/.xlsx originals and the .csv copies.
+
+Both have 11 columns in a fixed order. The spreadsheets' header repeats names
+(`SuR, Rgrp, Org, Recommendation, RS, Rgrp, Org, Response, Action, Issue, Session`);
+the CSV copies re-saved by Excel for Mac say
+`To, To-Rgrp, To-Org, Text, From, From-Rgrp, From-Org, Response, Action, Issue, Session`
+and come in MacRoman with CR line endings. One row per (recommendation, recommending
+State). Issues and organisations are comma-joined; Action and Session may be floats;
+some values are HTML-escaped (`&#40;Unknown&#41;`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+from .base import ReadResult, Record
+from .sniff import cell_text, column_letter, csv_rows, decode, sheet_rows
+
+NAME = "upr-info"
+HEADERS = (
+    ("sur", "rgrp", "org", "recommendation", "rs", "rgrp", "org", "response", "action", "issue", "session"),
+    ("to", "to-rgrp", "to-org", "text", "from", "from-rgrp", "from-org", "response", "action", "issue", "session"),
+)
+FIELDS = ("sur", "sur_group", "sur_orgs", "text", "rs", "rs_group", "rs_orgs", "response", "action", "issues", "session")
+LABELS = ("SuR", "Rgrp", "Org", "Recommendation", "RS", "Rgrp", "Org", "Response", "Action", "Issue", "Session")
+
+
+def header_index(rows: list[list[object]], scan: int = 20) -> int | None:
+    """Index of the UPR Info header row among the first rows, or None."""
+    for i, row in enumerate(rows[:scan]):
+        cells = tuple(cell_text(c).strip().lower() for c in row[:11])
+        if cells in HEADERS:
+            return i
+    return None
+
+
+def clean(value: object) -> str:
+    return html.unescape(cell_text(value)).strip()
+
+
+def records(rows: list[list[object]], start: int, sheet: str | None, style: int) -> Iterator[Record]:
+    labels = LABELS if style == 0 else tuple(h.title() if len(h) > 3 else h for h in HEADERS[1])
+    columns = {f: f"{column_letter(i)} ({labels[i]})" for i, f in enumerate(FIELDS)}
+    for i in range(start + 1, len(rows)):
+        row = [clean(c) for c in rows[i][:11]]
+        if not any(row):
+            continue
+        row += [""] * (11 - len(row))
+        rs = row[4]
+        yield Record(
+            sur=row[0] or None,
+            text=row[3] or None,
+            rs=[rs] if rs else [],
+            response=row[7] or None,
+            action=row[8] or None,
+            issues=[x.strip() for x in row[9].split(",") if x.strip()],
+            session=row[10] or None,
+            row=i + 1,
+            sheet=sheet,
+            columns=columns,
+        )
+
+
+def read_rows(rows: list[list[object]], sheet: str | None, fmt: str) -> ReadResult | None:
+    h = header_index(rows)
+    if h is None:
+        return None
+    style = HEADERS.index(tuple(cell_text(c).strip().lower() for c in rows[h][:11]))
+    return ReadResult(format=fmt, records=records(rows, h, sheet, style), total=len(rows) - h - 1)
+
+
+def read_csv(path: Path, encoding: str | None = None) -> ReadResult | None:
+    text, enc = decode(path.read_bytes(), encoding)
+    result = read_rows(csv_rows(text), None, "upr-info-csv")
+    if result:
+        result.defaults["encoding"] = enc
+    return result
+
+
+def read_sheet(path: Path) -> ReadResult | None:
+    sheet, rows = sheet_rows(path)
+    return read_rows(rows, sheet, "upr-info-xls")
