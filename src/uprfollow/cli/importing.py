@@ -12,7 +12,13 @@ from ._app import DbOption, FormatOption, OutputFormat, app, err, print_json, st
 
 @app.command("import")
 def import_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Files to import: UPR Info exports (.xls/.xlsx/.csv), OHCHR matrices (.docx), UHRI exports (.xlsx), hand-made lists.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files to import: UPR Info exports (.xls/.xlsx/.csv), OHCHR matrices (.docx), UHRI exports (.xlsx), hand-made lists.",
+            show_default=False,
+        ),
+    ],
     db: DbOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV files (default: detected: UTF-8, MacRoman or Windows-1252).")] = None,
