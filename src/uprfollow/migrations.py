@@ -173,3 +173,36 @@ def m002_follow_up(conn: sqlite3.Connection) -> None:
         CREATE INDEX assessments_stakeholder ON assessments(stakeholder_id, current);
         """
     )
+
+
+@migration
+def m003_recommendation_levels(conn: sqlite3.Connection) -> None:
+    """The implementation index per assessed recommendation (UPR Info's IRI), as a view.
+
+    Scores: fully 1, partially 0.5, not 0 ('no_data' left out). The average is rounded
+    half-up to two decimals with exact integer arithmetic (100 * sum of doubled scores + n) / (2n),
+    then banded: >= 0.66 fully, >= 0.33 partially, else not. A recommendation whose voices all
+    say 'no_data' has level 'no_data'. Disputed: two or more different levels among fully /
+    partially / not. Recommendations absent from the view are not assessed.
+    """
+    run_script(
+        conn,
+        """
+        CREATE VIEW recommendation_levels AS
+        SELECT rec_pk, voices, scored,
+               CASE WHEN scored = 0 THEN NULL ELSE ((100 * doubled + scored) / (2 * scored)) / 100.0 END AS iri,
+               CASE WHEN scored = 0 THEN 'no_data'
+                    WHEN (100 * doubled + scored) / (2 * scored) >= 66 THEN 'fully'
+                    WHEN (100 * doubled + scored) / (2 * scored) >= 33 THEN 'partially'
+                    ELSE 'not' END AS level,
+               (distinct_levels > 1) AS disputed
+        FROM (
+            SELECT rec_pk,
+                   count(*) AS voices,
+                   sum(level != 'no_data') AS scored,
+                   sum(CASE level WHEN 'fully' THEN 2 WHEN 'partially' THEN 1 ELSE 0 END) AS doubled,
+                   count(DISTINCT CASE WHEN level != 'no_data' THEN level END) AS distinct_levels
+            FROM assessments WHERE current = 1 GROUP BY rec_pk
+        );
+        """,
+    )
