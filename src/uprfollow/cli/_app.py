@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,29 +27,86 @@ class App(typer.Typer):
             @functools.wraps(fn)
             def run(*a: Any, **k: Any) -> Any:
                 try:
-                    return fn(*a, **k)
+                    result = fn(*a, **k)
                 except UprError as e:
                     if os.environ.get("UPR_DEBUG"):
                         raise
                     fmt = k.get("format")
                     report_error(e, as_json=getattr(fmt, "value", fmt) == "json")
+                    log(f"exit {e.exit_code}")
                     raise typer.Exit(e.exit_code) from None
                 except KeyboardInterrupt:
                     err("interrupted: nothing was written by the unfinished step")
+                    log("exit 130")
                     raise typer.Exit(130) from None
+                except typer.Exit as e:
+                    log(f"exit {e.exit_code}")
+                    raise
+                log("exit 0")
+                return result
 
             return register(run)
 
         return wrap
 
 
+@dataclass
+class _RunOptions:
+    """Set by the global options (`upr --quiet --log-file FILE ...`), read by err(), log() and report_error()."""
+
+    log_file: Path | None = None
+    quiet_set_here: bool = False  # UPR_QUIET was set by --quiet in this process, not by the user
+
+
+RUN = _RunOptions()
+
+
+def quiet() -> bool:
+    """True with `upr --quiet` or UPR_QUIET=1: only errors reach stderr."""
+    return os.environ.get("UPR_QUIET", "") not in ("", "0")
+
+
+def log(message: str) -> None:
+    """Append a timestamped line to the --log-file, if one was given (never fails the command)."""
+    path = RUN.log_file
+    if path is None:
+        return
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    lines = "".join(f"{stamp} upr[{os.getpid()}] {line}\n" for line in message.splitlines() or [""])
+    try:
+        with _open_log(path) as f:
+            f.write(lines)
+    except OSError:
+        pass
+
+
+def _open_log(path: Path):
+    """The log file opened for appending, never through a symbolic link."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 def err(message: str) -> None:
-    """A line on stderr (never stdout: stdout is for data)."""
-    if not os.environ.get("UPR_QUIET"):
+    """A line on stderr (never stdout: stdout is for data); silent with --quiet; copied to --log-file."""
+    log(message)
+    if not quiet():
         typer.echo(message, err=True)
 
 
+def confirm(question: str, *, hint: str) -> bool:
+    """Ask a yes/no question only when a person is at the terminal; never prompt from cron or a pipe."""
+    if not sys.stdin.isatty():
+        from ..errors import UsageError
+
+        raise UsageError(f"{question} (no terminal to ask on)", hint=hint)
+    return typer.confirm(question, default=False)
+
+
 def report_error(e: UprError, *, as_json: bool = False) -> None:
+    """Errors always reach stderr, even with --quiet (cron mails what a job prints on stderr)."""
+    log("\n".join([f"Error: {e.message}", *(f"  - {p}" for p in e.problems[:50])] + ([f"Hint: {e.hint}"] if e.hint else [])))
     if as_json:
         payload = {
             "error": e.message,
@@ -105,12 +163,47 @@ app = App(
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+    quiet_: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only errors (on stderr); for cron. Env: UPR_QUIET=1."),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            envvar="UPR_LOG_FILE",
+            dir_okay=False,
+            help="Append timestamped lines of messages and errors to FILE (never through a symbolic link). Env: UPR_LOG_FILE.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Follow up UN Universal Periodic Review recommendations from a local SQLite store.
 
-    Exit codes: 0 ok, 1 bad data or runtime error (nothing written), 2 usage error.
+    Exit codes: 0 ok; 1 bad data or runtime error (nothing written); 2 usage error;
+    130 interrupted (nothing written by the unfinished step). `upr` never prompts when
+    stdin is not a terminal. For cron: `upr --quiet --log-file FILE ...` (see docs/cron.md).
     """
+    if quiet_:
+        RUN.quiet_set_here = RUN.quiet_set_here or not quiet()
+        os.environ["UPR_QUIET"] = "1"  # what err() reads, also seen by child processes
+    elif RUN.quiet_set_here:
+        os.environ.pop("UPR_QUIET", None)  # left by an earlier in-process run (tests), not by the user
+        RUN.quiet_set_here = False
+    RUN.log_file = None
+    if log_file is not None:
+        try:
+            _open_log(log_file).close()
+        except OSError as e:
+            reason = "it is a symbolic link" if log_file.is_symlink() else (e.strerror or str(e))
+            typer.echo(f"Error: cannot write the log file {log_file}: {reason}", err=True)
+            typer.echo("Hint: give a writable file path that is not a link", err=True)
+            raise typer.Exit(1) from None
+        RUN.log_file = log_file
+        argv = sys.argv[1:] if Path(sys.argv[0]).name in ("upr", "__main__.py") else [ctx.invoked_subcommand or ""]
+        log("start: upr " + " ".join(argv))
     if version:
         from .. import __version__
 

@@ -1,3 +1,105 @@
-"""Commands registered on the shared app (filled in by its issue)."""
+"""`upr db check | backup | history`: keep the store healthy, safe and accountable."""
 
-from ._app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import App, DbOption, FormatOption, OutputFormat, app, err, print_json
+
+db_app = App(
+    name="db",
+    help="Store maintenance: check its health, back it up, list every import and ingest.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(db_app, name="db")
+
+
+def _store_path(db: Path | None) -> Path:
+    from ..store import default_db_path
+
+    return Path(db) if db else default_db_path()
+
+
+@db_app.command("check")
+def check_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) -> None:
+    """Check the store: SQLite integrity and foreign keys, rows pointing at nothing, values outside the vocabularies.
+
+    Reads only; changes nothing. Prints one line per problem with where it is (table,
+    rowid, recommendation ID). Exit 0 when the store is healthy, 1 when anything is wrong.
+    """
+    from ..maintenance import check_store
+
+    report = check_store(_store_path(db))
+    if format == OutputFormat.json:
+        print_json(report.as_dict())
+    else:
+        for f in report.findings:
+            typer.echo(str(f))
+        for check, n in report.truncated.items():
+            typer.echo(f"[{check}] ... and {n:,} more")
+    for note in report.notes:
+        err(f"note: {note}")
+    counts = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in report.counts.items())
+    if report.ok:
+        err(f"ok: the store {report.path} is healthy ({counts})")
+        return
+    total = len(report.findings) + sum(report.truncated.values())
+    err(f"{total:,} problem{'s' if total != 1 else ''} in the store {report.path}")
+    err("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
+    raise typer.Exit(1)
+
+
+@db_app.command("backup")
+def backup_cmd(
+    file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file; never through a symbolic link).", show_default=False)],
+    db: DbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists (a symbolic link is still refused).")] = False,
+    format: FormatOption = OutputFormat.table,
+) -> None:
+    """Copy the store to FILE through SQLite's backup API.
+
+    The copy is a consistent snapshot even while another upr process writes, is checked,
+    and appears at FILE only when complete. Refuses to overwrite FILE unless --force.
+    """
+    from ..maintenance import backup
+
+    report = backup(_store_path(db), file, force=force)
+    if format == OutputFormat.json:
+        print_json(report.as_dict())
+        return
+    counts = ", ".join(f"{n:,} {t}" for t, n in report.counts.items())
+    err(f"backed up {report.source} to {report.path}: {report.bytes:,} bytes, {counts} ({report.seconds:.2f} s)")
+    err(f"sha256 {report.sha256}")
+
+
+@db_app.command("history")
+def history_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) -> None:
+    """List every import and ingest: when, which file and its SHA-256, what it added or replaced, tool version."""
+    from ..maintenance import history
+    from ..store import open_store
+
+    with open_store(db, readonly=True) as store:
+        rows = history(store.conn)
+    if format == OutputFormat.json:
+        print_json(rows)
+        return
+    if not rows:
+        err("nothing imported yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table()
+    for col in ("when", "kind", "file", "sha256", "format", "rows", "added", "replaced", "unchanged", "by", "version"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            str(r["finished_at"] or ""), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
+            f"{r['rows_read'] or 0:,}", f"{r['added'] or 0:,}", f"{r['replaced'] or 0:,}", f"{r['unchanged'] or 0:,}",
+            " ".join(x for x in (r["stakeholder"], r["sur"]) if x), str(r["tool_version"] or ""),
+        )
+    Console(width=200 if not Console().is_terminal else None).print(t)

@@ -1,0 +1,113 @@
+"""Output paths that cannot be turned against the user.
+
+Every command that writes a file (a backup, a response sheet, a digest) goes through
+`safe_output_path()`: it refuses to write through a symbolic link (a link planted in a
+shared folder could make `upr` overwrite any file the user can write), refuses to
+overwrite an existing file unless asked, and, when the file is meant to live inside a
+target folder, refuses a name that escapes it (a State code like `../../etc`).
+`safe_name()` turns a value from the data (a State code, a stakeholder label) into one
+file-name component, or refuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import UprError
+
+
+class UnsafeOutputPath(UprError):
+    """An output path that would write through a link, outside its folder, or over a file. Exit code 1."""
+
+
+_NAME_OK = re.compile(r"^\w[\w.,' ()+-]*$")
+
+
+def safe_name(value: str, *, what: str = "name") -> str:
+    """`value` as one file-name component; refuses separators, '..', control characters, empty names."""
+    if (
+        not value
+        or value in (".", "..")
+        or "/" in value
+        or "\\" in value
+        or "\x00" in value
+        or ".." in value
+        or len(value) > 120
+        or not _NAME_OK.match(value)
+    ):
+        raise UnsafeOutputPath(
+            f"{what} {value!r} cannot be used in a file name",
+            hint="use letters, digits, '-', '_' and '.', such as an ISO3 code (HTI)",
+        )
+    return value
+
+
+def _has_symlink_between(base: Path, target: Path) -> Path | None:
+    """The first symbolic link among the folders from `base` (exclusive) down to `target`'s parent."""
+    try:
+        rel = target.parent.relative_to(base)
+    except ValueError:
+        return None
+    current = base
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            return current
+    return None
+
+
+def safe_output_path(path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
+    """Check an output path before writing to it; return it as a Path.
+
+    - a symbolic link (even a dangling one) is refused, with or without `force`;
+    - an existing file is refused unless `force`; a folder is always refused;
+    - with `base`, the path must stay inside `base` once resolved (no '..', no absolute
+      path, no link in between leading elsewhere).
+    """
+    p = Path(path)
+    if base is not None:
+        root = Path(base)
+        if not p.is_absolute():
+            p = root / p
+        root_real = root.resolve()
+        real = p.parent.resolve() / p.name
+        if p.name in ("", ".", "..") or not real.is_relative_to(root_real):
+            raise UnsafeOutputPath(
+                f"{p}: the output path leaves the folder {root}",
+                hint="a file name taken from the data must not contain '/' or '..'",
+            )
+        link = _has_symlink_between(root, p)
+        if link is not None:
+            raise UnsafeOutputPath(f"{link} is a symbolic link: upr does not write through links", hint="write to a real folder")
+    if p.is_symlink():
+        raise UnsafeOutputPath(
+            f"{p} is a symbolic link: upr does not write through links",
+            hint="remove the link or choose another output file",
+        )
+    if p.is_dir():
+        raise UnsafeOutputPath(f"{p} is a folder", hint="give a file name for the output")
+    if p.exists() and not force:
+        raise UnsafeOutputPath(f"{p} already exists", hint="choose another name, or pass --force to overwrite it")
+    if not p.parent.exists():
+        raise UnsafeOutputPath(f"{p.parent}: no such folder", hint="create the folder first")
+    return p
+
+
+def open_new_file(path: Path, mode: str = "wb", *, force: bool = False):
+    """Open `path` for writing without following a symbolic link at its last component (O_NOFOLLOW).
+
+    Use after `safe_output_path()` to close the window between the check and the write.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if force else os.O_EXCL
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise UnsafeOutputPath(f"{path} already exists", hint="choose another name, or pass --force to overwrite it") from None
+    except OSError as e:
+        if path.is_symlink():
+            raise UnsafeOutputPath(f"{path} is a symbolic link: upr does not write through links") from None
+        raise UprError(f"cannot write {path}: {e.strerror}", hint="check the folder's permissions") from None
+    return os.fdopen(fd, mode)
