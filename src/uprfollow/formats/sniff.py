@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def container(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as z:
                 names = set(z.namelist())
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+                check_zip(z, path)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
             raise InputError(
                 f"{path}: the file looks like an Excel/Word file (zip) but is damaged or truncated ({e})",
                 hint="save the file again from its application, or re-download it",
@@ -57,6 +59,65 @@ def container(path: Path) -> str:
     return "text"
 
 
+# Guards for zip containers (.xlsx, .docx, .ods), checked before any reader unpacks them.
+# A real UPR Info or UHRI workbook of 60,000 rows unpacks to well under 100 MB.
+MAX_ZIP_MEMBERS = 10_000
+MAX_UNPACKED_TOTAL = 1 << 30            # 1 GiB in all
+MAX_MEMBER_RATIO = 200                  # unpacked / packed, for members over RATIO_FLOOR
+RATIO_FLOOR = 20 << 20                  # small members may compress as well as they like
+_XML_DECLS = tuple(
+    marker.encode(enc) for marker in ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity") for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_SCAN_CHUNK = 1 << 20
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MB"
+
+
+def check_zip(z: zipfile.ZipFile, path: Path) -> None:
+    """Refuse zip bombs and XML bombs before calamine, openpyxl or python-docx unpack anything.
+
+    Checks the declared sizes and compression ratios of every member, then streams every
+    XML member (bounded memory; Python stops at the declared size and checks the CRC, so a
+    member lying about its size is caught) looking for DOCTYPE or ENTITY declarations, which
+    Excel, LibreOffice and Word never write and which entity-expansion bombs need.
+    """
+    infos = z.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError(
+            f"{path}: refused: the file holds {len(infos):,} packed parts, more than any workbook or document",
+            hint="save the file again from Excel, LibreOffice or Word",
+        )
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_TOTAL:
+        raise InputError(
+            f"{path}: refused: the file would unpack to {_size(total)} (a zip bomb?); upr reads at most {_size(MAX_UNPACKED_TOTAL)}",
+            hint="if this is a real export, split it into several files or save it as .csv",
+        )
+    for i in infos:
+        if i.file_size > RATIO_FLOOR and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
+            raise InputError(
+                f"{path}: refused: the part {i.filename} would unpack to {_size(i.file_size)}, "
+                f"{i.file_size // max(i.compress_size, 1):,} times its packed size (a zip bomb?)",
+                hint="if this is a real export, save it again from Excel or LibreOffice, or as .csv",
+            )
+    for i in infos:
+        if not i.filename.lower().endswith((".xml", ".rels", ".vml")) or i.is_dir():
+            continue
+        tail = b""
+        with z.open(i) as member:
+            while chunk := member.read(_SCAN_CHUNK):
+                window = tail + chunk
+                if any(marker in window for marker in _XML_DECLS):
+                    raise InputError(
+                        f"{path}: refused: the part {i.filename} declares a DOCTYPE or ENTITY, which Excel and Word never "
+                        "write (an XML bomb?)",
+                        hint="open the file in Excel, LibreOffice or Word and save it again",
+                    )
+                tail = window[-32:]
+
+
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """Decode a text file: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252."""
     if encoding:
@@ -67,8 +128,8 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("utf-16"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        _refuse_mixed(data, e)
     candidates = []
     for enc in ("cp1252", "mac_roman"):
         try:
@@ -84,6 +145,25 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
     candidates.sort(key=lambda c: c[0], reverse=True)
     return candidates[0][2], candidates[0][1]
+
+
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
+    """A text that is partly UTF-8 and partly something else would import as mojibake: refuse it.
+
+    MacRoman and Windows-1252 texts practically never hold byte pairs that are valid UTF-8
+    letters (they would read as 'Ã©' or '√©'); the UPR Info MacRoman exports hold none.
+    """
+    if not _UTF8_SEQUENCE.search(data):
+        return
+    line = data.count(b"\n", 0, error.start) + 1 if b"\n" in data else data.count(b"\r", 0, error.start) + 1
+    raise InputError(
+        f"the file mixes encodings: it holds UTF-8 text, but line {line} is not UTF-8 "
+        f"(byte 0x{data[error.start]:02X} at position {error.start:,})",
+        hint="save the file again as UTF-8 (Excel: 'CSV UTF-8'), or pass --encoding to read it all in one encoding",
+    )
 
 
 def csv_rows(text: str) -> list[list[str]]:
