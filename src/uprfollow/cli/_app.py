@@ -158,6 +158,8 @@ app = App(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog="Exit codes: 0 ok; 1 bad data or runtime error (nothing written); 2 usage error; 130 interrupted. "
+    "upr never prompts when stdin is not a terminal; for cron see docs/cron.md.",
 )
 
 
@@ -202,7 +204,9 @@ def main_callback(
             typer.echo("Hint: give a writable file path that is not a link", err=True)
             raise typer.Exit(1) from None
         RUN.log_file = log_file
-        argv = sys.argv[1:] if Path(sys.argv[0]).name in ("upr", "__main__.py") else [ctx.invoked_subcommand or ""]
+        prog = Path(sys.argv[0])
+        from_shell = prog.name == "upr" or (prog.name == "__main__.py" and prog.parent.name == "uprfollow")
+        argv = sys.argv[1:] if from_shell else [ctx.invoked_subcommand or ""]
         log("start: upr " + " ".join(argv))
     if version:
         from .. import __version__
