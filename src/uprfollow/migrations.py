@@ -206,3 +206,21 @@ def m003_recommendation_levels(conn: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migration
+def m004_followup_provenance(conn: sqlite3.Connection) -> None:
+    """How each assessment's row was matched to its recommendation, and lookups used by `upr ingest`.
+
+    matched_by: id, paragraph, paragraph+text, text, text+rs, fuzzy or fuzzy+rs; match_score: 0-100
+    (100 for exact matches, the rapidfuzz ratio for fuzzy ones).
+    """
+    run_script(
+        conn,
+        """
+        ALTER TABLE assessments ADD COLUMN matched_by TEXT;
+        ALTER TABLE assessments ADD COLUMN match_score REAL;
+        CREATE INDEX ingests_sha256 ON ingests(sha256, stakeholder_id, sur);
+        CREATE INDEX assessments_ingest ON assessments(ingest_id);
+        """,
+    )

@@ -1,0 +1,382 @@
+"""`upr sheet`: the response sheet a stakeholder fills in for one State's recommendations.
+
+One .xlsx workbook, one sheet: a title and a short instruction block, cells for the
+stakeholder's name, type, short label and date, then a header row and one row per
+recommendation: ID, paragraph, text, recommending State(s), response, issues, and the
+three input columns: level (a drop-down), comment, sources. Only the input cells are
+unlocked (sheet protection, no password: it guards against accidents, not people).
+Everything written from the store goes in as text with Excel's quote prefix when it
+starts with = + - @, so no spreadsheet ever takes it for a formula.
+
+The labels written here are all recognised by `ingest` (tests check it), in English,
+French and Spanish.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import vocab
+from .errors import InputError, UsageError
+from .iri import RecStatus, statuses
+from .store import Store
+
+if TYPE_CHECKING:  # openpyxl is imported inside the functions that need it
+    from openpyxl.cell.cell import Cell
+    from openpyxl.workbook import Workbook
+
+LANGS = ("en", "fr", "es")
+STAKEHOLDER_TYPES = ("state", "ngo", "nhri", "un", "academic", "other")
+FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+
+# Column order of the recommendation rows; the last three are the stakeholder's input.
+COLUMNS = ("id", "paragraph", "text", "rs", "response", "issues", "level", "comment", "sources")
+WIDTHS = {"id": 19, "paragraph": 11, "text": 70, "rs": 26, "response": 12, "issues": 22, "level": 24, "comment": 50, "sources": 30}
+INPUT_COLUMNS = ("level", "comment", "sources")
+
+HEADER_ROW = 7
+FIRST_DATA_ROW = HEADER_ROW + 1
+
+TEXTS: dict[str, dict[str, Any]] = {
+    "en": {
+        "sheet": "Recommendations",
+        "title": "Universal Periodic Review - follow-up response sheet",
+        "instructions": (
+            "For each recommendation, choose the level of implementation in column G (fully, partially or not "
+            "implemented; 'No data' when the information you have does not let you judge), explain it in column H "
+            "and name your sources in column I. Leave the row empty if you do not assess a recommendation. Do not "
+            "change the ID or the text: they are how your answers are matched. Fill in your organisation's name, "
+            "type and the date of your assessment below, then send the file back as it is."
+        ),
+        "meta": {"sur": "State under review", "session": "Session", "stakeholder": "Stakeholder",
+                 "stakeholder_type": "Stakeholder type", "label": "Short label", "as_of": "Assessment as of"},
+        "headers": {"id": "ID", "paragraph": "Paragraph", "text": "Recommendation", "rs": "Recommending State(s)",
+                    "response": "Response", "issues": "Issues", "level": "Level of implementation",
+                    "comment": "Comment", "sources": "Sources"},
+        "levels": {"fully": "Fully implemented", "partially": "Partially implemented", "not": "Not implemented",
+                   "no_data": "No data"},
+        "types": {"state": "State", "ngo": "NGO", "nhri": "NHRI", "un": "UN agency", "academic": "Academic",
+                  "other": "Other"},
+        "responses": {"Accepted": "Accepted", "Noted": "Noted", "Pending": "Pending", "Voluntary Pledge": "Voluntary pledge"},
+        "cycle": "cycle {cycle}",
+        "date_hint": "Date (YYYY-MM-DD)",
+        "level_prompt": "Choose a level from the list",
+        "level_error": "Use one of the levels in the list.",
+    },
+    "fr": {
+        "sheet": "Recommandations",
+        "title": "Examen périodique universel - fiche de suivi",
+        "instructions": (
+            "Pour chaque recommandation, choisissez le niveau de mise en œuvre dans la colonne G (entièrement, "
+            "partiellement ou non mise en œuvre ; « Pas de données » si vos informations ne permettent pas d'en "
+            "juger), expliquez-le dans la colonne H et citez vos sources dans la colonne I. Laissez la ligne vide si "
+            "vous n'évaluez pas une recommandation. Ne modifiez ni l'identifiant ni le texte : ils servent à "
+            "retrouver vos réponses. Indiquez ci-dessous le nom et le type de votre organisation et la date de "
+            "votre évaluation, puis renvoyez le fichier tel quel."
+        ),
+        "meta": {"sur": "État examiné", "session": "Session", "stakeholder": "Partie prenante",
+                 "stakeholder_type": "Type de partie prenante", "label": "Sigle", "as_of": "Date de l'évaluation"},
+        "headers": {"id": "Identifiant", "paragraph": "Paragraphe", "text": "Recommandation",
+                    "rs": "État(s) recommandant(s)", "response": "Réponse", "issues": "Thèmes",
+                    "level": "Niveau de mise en œuvre", "comment": "Commentaire", "sources": "Sources"},
+        "levels": {"fully": "Entièrement mise en œuvre", "partially": "Partiellement mise en œuvre",
+                   "not": "Non mise en œuvre", "no_data": "Pas de données"},
+        "types": {"state": "État", "ngo": "ONG", "nhri": "INDH", "un": "Agence des Nations Unies",
+                  "academic": "Universitaire", "other": "Autre"},
+        "responses": {"Accepted": "Acceptée", "Noted": "Notée", "Pending": "En attente", "Voluntary Pledge": "Engagement volontaire"},
+        "cycle": "cycle {cycle}",
+        "date_hint": "Date (AAAA-MM-JJ)",
+        "level_prompt": "Choisissez un niveau dans la liste",
+        "level_error": "Utilisez l'un des niveaux de la liste.",
+    },
+    "es": {
+        "sheet": "Recomendaciones",
+        "title": "Examen Periódico Universal - hoja de seguimiento",
+        "instructions": (
+            "Para cada recomendación, elija el nivel de implementación en la columna G (plenamente, parcialmente o "
+            "no implementada; «Sin datos» si su información no permite juzgar), explíquelo en la columna H e indique "
+            "sus fuentes en la columna I. Deje la fila vacía si no evalúa una recomendación. No modifique el "
+            "identificador ni el texto: sirven para reconocer sus respuestas. Indique abajo el nombre y el tipo de "
+            "su organización y la fecha de su evaluación, y devuelva el archivo tal cual."
+        ),
+        "meta": {"sur": "Estado examinado", "session": "Sesión", "stakeholder": "Parte interesada",
+                 "stakeholder_type": "Tipo de parte interesada", "label": "Sigla", "as_of": "Fecha de la evaluación"},
+        "headers": {"id": "Identificador", "paragraph": "Párrafo", "text": "Recomendación",
+                    "rs": "Estado(s) recomendante(s)", "response": "Respuesta", "issues": "Temas",
+                    "level": "Nivel de implementación", "comment": "Comentario", "sources": "Fuentes"},
+        "levels": {"fully": "Plenamente implementada", "partially": "Parcialmente implementada",
+                   "not": "No implementada", "no_data": "Sin datos"},
+        "types": {"state": "Estado", "ngo": "ONG", "nhri": "INDH", "un": "Agencia de la ONU",
+                  "academic": "Académico", "other": "Otro"},
+        "responses": {"Accepted": "Aceptada", "Noted": "Anotada", "Pending": "Pendiente", "Voluntary Pledge": "Compromiso voluntario"},
+        "cycle": "ciclo {cycle}",
+        "date_hint": "Fecha (AAAA-MM-DD)",
+        "level_prompt": "Elija un nivel de la lista",
+        "level_error": "Use uno de los niveles de la lista.",
+    },
+}
+
+
+@dataclass
+class SheetInfo:
+    path: str
+    sur: str
+    session: int | None
+    cycle: int | None
+    lang: str
+    rows: int
+    prefilled: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def needs_quote(value: str) -> bool:
+    """True when a spreadsheet could take the text for a formula (a leading = + - @, tab or CR)."""
+    return value.startswith(FORMULA_LEADERS)
+
+
+def put_text(cell: Cell, value: str | None) -> None:
+    """Write text so that it stays text: string type always, quote prefix when it looks like a formula."""
+    if value is None or value == "":
+        cell.value = None
+        return
+    cell.value = value
+    cell.data_type = "s"  # openpyxl made it a formula if it starts with '='; force text
+    if needs_quote(value):
+        cell.quotePrefix = True
+
+
+def _row_height(values: dict[str, str]) -> float:
+    """A height (points) that shows every wrapped cell of a row whole, from text length and column width."""
+    lines = 1
+    for col, text in values.items():
+        if not text:
+            continue
+        chars_per_line = max(1.0, WIDTHS[col] * 1.2)
+        lines = max(lines, sum(math.ceil(max(1, len(part)) / chars_per_line) for part in str(text).split("\n")))
+    return 15.0 * min(lines, 27) + 2
+
+
+def _title_scope(lang: str, items: list[RecStatus], session: int | None, cycle: int | None) -> str:
+    sessions = sorted({s.session for s in items if s.session is not None})
+    if session is not None or len(sessions) == 1:
+        s = session if session is not None else sessions[0]
+        known = vocab.sessions().get(s)
+        return f"{s}" + (f" ({known.year})" if known else "")
+    if cycle is not None:
+        return TEXTS[lang]["cycle"].format(cycle=cycle)
+    return ", ".join(str(s) for s in sessions)
+
+
+def _prefill(store: Store, stakeholder: str, sur: str) -> tuple[dict[int, tuple[str, str | None, str | None]], dict[str, str | None]]:
+    row = store.conn.execute("SELECT id, name, type, label FROM stakeholders WHERE name = ? COLLATE NOCASE", (stakeholder,)).fetchone()
+    if row is None:
+        names = [r[0] for r in store.conn.execute("SELECT name FROM stakeholders ORDER BY name")]
+        raise InputError(
+            f"--prefill {stakeholder!r}: no such stakeholder in the store",
+            hint=("known stakeholders: " + ", ".join(names)) if names else "ingest a filled sheet first with `upr ingest`",
+        )
+    found = {
+        r[0]: (r[1], r[2], r[3])
+        for r in store.conn.execute(
+            "SELECT a.rec_pk, a.level, a.comment, a.sources FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
+            "WHERE a.stakeholder_id = ? AND a.current = 1 AND r.sur = ?",
+            (row["id"], sur),
+        )
+    }
+    last = store.conn.execute(
+        "SELECT max(a.as_of) FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
+        "WHERE a.stakeholder_id = ? AND a.current = 1 AND r.sur = ?",
+        (row["id"], sur),
+    ).fetchone()[0]
+    return found, {"name": row["name"], "type": row["type"], "label": row["label"], "as_of": last}
+
+
+def build(
+    store: Store,
+    sur: str,
+    *,
+    session: int | None = None,
+    cycle: int | None = None,
+    lang: str = "en",
+    prefill: str | None = None,
+) -> tuple[Workbook, SheetInfo]:
+    """The response sheet for one State (one session or cycle) as an openpyxl workbook."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if lang not in TEXTS:
+        raise UsageError(f"--lang {lang!r}: not a sheet language", hint=f"use one of {', '.join(LANGS)}")
+    if session is not None and cycle is not None:
+        raise UsageError("--session and --cycle cannot be used together", hint="choose one")
+    code = vocab.country_code(sur)
+    if code is None:
+        raise InputError(f"unknown State {sur!r}", hint=vocab.country_hint(sur))
+    items = statuses(store, code, session=session, cycle=cycle)
+    if not items:
+        scope = f" at session {session}" if session is not None else f" in cycle {cycle}" if cycle is not None else ""
+        raise InputError(
+            f"no recommendations to {vocab.countries()[code].name} ({code}){scope} in the store {store.path}",
+            hint="import them first with `upr import FILE`, or check --session / --cycle",
+        )
+    t = TEXTS[lang]
+    prefilled: dict[int, tuple[str, str | None, str | None]] = {}
+    who: dict[str, str | None] = {}
+    if prefill:
+        prefilled, who = _prefill(store, prefill, code)
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = t["sheet"]
+    wb.properties.creator = "upr (uprfollow)"
+    wb.properties.title = f"{t['title']}: {code}"
+
+    thin = Side(style="thin", color="A6A6A6")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap_top = Alignment(wrap_text=True, vertical="top")
+    input_fill = PatternFill("solid", fgColor="FFF2CC")
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    unlocked = Protection(locked=False)
+    last_col = len(COLUMNS)
+
+    for i, col in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[_letter(i)].width = WIDTHS[col]
+
+    # Title and instructions
+    put_text(ws.cell(1, 1), t["title"])
+    ws.cell(1, 1).font = Font(bold=True, size=14)
+    ws.row_dimensions[1].height = 22
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last_col)
+    put_text(ws.cell(2, 1), t["instructions"])
+    ws.cell(2, 1).alignment = wrap_top
+    ws.row_dimensions[2].height = 62
+
+    # Who and what: label in A (merged A:B), value in C; second pair label in D, value in E (merged E:F)
+    country = vocab.countries()[code]
+    meta = t["meta"]
+    pairs = [
+        ((meta["sur"], f"{country.name} ({code})", False), (meta["session"], _title_scope(lang, items, session, cycle), False)),
+        ((meta["stakeholder"], who.get("name"), True), (meta["stakeholder_type"], t["types"].get(who.get("type") or "", None), True)),
+        ((meta["label"], who.get("label"), True), (t["date_hint"], who.get("as_of"), True)),
+    ]
+    for r, (left, right) in enumerate(pairs, start=3):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+        ws.merge_cells(start_row=r, start_column=5, end_row=r, end_column=6)
+        for (label, value, editable), (lc, vc) in ((left, (1, 3)), (right, (4, 5))):
+            put_text(ws.cell(r, lc), label)
+            ws.cell(r, lc).font = Font(bold=True)
+            ws.cell(r, lc).alignment = Alignment(vertical="center")
+            cell = ws.cell(r, vc)
+            put_text(cell, value)
+            cell.border = box
+            cell.alignment = Alignment(vertical="center")
+            if editable:
+                cell.fill = input_fill
+                cell.protection = unlocked
+                if vc == 5:
+                    ws.cell(r, 6).protection = unlocked
+                    ws.cell(r, 6).fill = input_fill
+        ws.row_dimensions[r].height = 18
+    type_list = DataValidation(type="list", formula1='"' + ",".join(t["types"].values()) + '"', allow_blank=True,
+                               errorStyle="warning", showErrorMessage=True)
+    ws.add_data_validation(type_list)
+    type_list.add("E4")
+
+    # Header row
+    for i, col in enumerate(COLUMNS, start=1):
+        cell = ws.cell(HEADER_ROW, i)
+        put_text(cell, t["headers"][col])
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.border = box
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[HEADER_ROW].height = 32
+
+    # One row per recommendation
+    names = vocab.countries()
+    for n, rec in enumerate(items):
+        r = FIRST_DATA_ROW + n
+        prior = prefilled.get(rec.pk)
+        values = {
+            "id": rec.id,
+            "paragraph": rec.paragraph or "",
+            "text": rec.text,
+            "rs": "; ".join(names[c].name if c in names else c for c in rec.rs),
+            "response": t["responses"].get(rec.response or "", rec.response or ""),
+            "issues": "; ".join(rec.issues),
+            "level": t["levels"][prior[0]] if prior else "",
+            "comment": (prior[1] or "") if prior else "",
+            "sources": (prior[2] or "") if prior else "",
+        }
+        for i, col in enumerate(COLUMNS, start=1):
+            cell = ws.cell(r, i)
+            put_text(cell, values[col])
+            cell.alignment = wrap_top
+            cell.border = box
+            if col in INPUT_COLUMNS:
+                cell.protection = unlocked
+                cell.fill = input_fill
+        ws.row_dimensions[r].height = _row_height({c: values[c] for c in ("text", "rs", "issues", "comment", "sources")})
+    last_row = FIRST_DATA_ROW + len(items) - 1
+
+    level_col = _letter(COLUMNS.index("level") + 1)
+    levels = DataValidation(type="list", formula1='"' + ",".join(t["levels"].values()) + '"', allow_blank=True,
+                            errorStyle="warning", showErrorMessage=True, showInputMessage=True,
+                            promptTitle=t["headers"]["level"], prompt=t["level_prompt"], error=t["level_error"])
+    ws.add_data_validation(levels)
+    levels.add(f"{level_col}{FIRST_DATA_ROW}:{level_col}{last_row}")
+
+    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1)
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{_letter(last_col)}{last_row}"
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False   # resizing columns and rows stays allowed
+    ws.protection.formatRows = False
+    ws.protection.autoFilter = False
+    ws.protection.selectLockedCells = False
+    ws.protection.selectUnlockedCells = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+
+    return wb, SheetInfo(path="", sur=code, session=session, cycle=cycle, lang=lang, rows=len(items),
+                         prefilled=sum(1 for rec in items if rec.pk in prefilled))
+
+
+def write_sheet(
+    store: Store,
+    sur: str,
+    path: str | Path,
+    *,
+    session: int | None = None,
+    cycle: int | None = None,
+    lang: str = "en",
+    prefill: str | None = None,
+) -> SheetInfo:
+    """Build the sheet and save it to `path` (written to a temporary name first, then renamed)."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"-o {path}: the sheet is an Excel workbook", hint="name the output FILE.xlsx")
+    wb, info = build(store, sur, session=session, cycle=cycle, lang=lang, prefill=prefill)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        wb.save(tmp)
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {e.strerror or e}", hint="check the folder exists and is writable") from None
+    info.path = str(path)
+    return info
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
