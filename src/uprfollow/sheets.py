@@ -14,7 +14,7 @@ French and Spanish.
 
 from __future__ import annotations
 
-import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
 # Column order of the recommendation rows; the last three are the stakeholder's input.
 COLUMNS = ("id", "paragraph", "text", "rs", "response", "issues", "level", "comment", "sources")
-WIDTHS = {"id": 19, "paragraph": 11, "text": 70, "rs": 26, "response": 12, "issues": 22, "level": 24, "comment": 50, "sources": 30}
+WIDTHS = {"id": 19, "paragraph": 11, "text": 70, "rs": 26, "response": 12, "issues": 24, "level": 24, "comment": 50, "sources": 30}
 INPUT_COLUMNS = ("level", "comment", "sources")
 
 HEADER_ROW = 7
@@ -156,8 +156,8 @@ def _row_height(values: dict[str, str]) -> float:
     for col, text in values.items():
         if not text:
             continue
-        chars_per_line = max(1.0, WIDTHS[col] * 1.2)
-        lines = max(lines, sum(math.ceil(max(1, len(part)) / chars_per_line) for part in str(text).split("\n")))
+        per_line = max(4, int(WIDTHS[col] * 1.1))
+        lines = max(lines, sum(len(textwrap.wrap(part, per_line)) or 1 for part in str(text).split("\n")))
     return 15.0 * min(lines, 27) + 2
 
 
