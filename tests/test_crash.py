@@ -1,7 +1,9 @@
-"""Crash safety: SIGKILL `upr import` at random moments; the store is always exactly before or after.
+"""Crash safety: SIGKILL `upr import` and `upr ingest` at random moments; the store is always before or after.
 
 For each trial a fresh copy of a store holding earlier data gets `upr import BIG.csv`
-(6,000 generated rows) in a child process, which is killed with SIGKILL at a seeded
+(6,000 generated rows; 40 trials) or `upr ingest SHEET.csv` (a newer sheet from the same
+stakeholder, replacing 4,000 current assessments and keeping the old ones as history;
+20 trials) in a child process, which is killed with SIGKILL at a seeded
 random moment. A third of the moments are spread over the whole run (start-up, reading,
 checking, building the transaction in memory); the others fall within the commit, once
 the child starts writing the transaction to the WAL file (SQLite keeps the pages of a
@@ -25,18 +27,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hostile.make_corpus import upr_info_csv
+from hostile.make_corpus import filled_sheet_csv, upr_info_csv
 
+from uprfollow.importer import import_files
 from uprfollow.maintenance import check_store
 from uprfollow.store import open_store
 
 pytestmark = pytest.mark.slow
 
 SEED = 20261123
-IMPORT_TRIALS = 50
+IMPORT_TRIALS = 40
+INGEST_TRIALS = 20
 ROWS = 6_000
-TABLES = ("recommendations", "recommending_states", "recommendation_issues", "recommendation_themes", "imports",
-          "assessments", "ingests", "stakeholders")
+INGEST_ROWS = 4_000
+COUNTS = tuple(f"SELECT count(*) FROM {t}" for t in (
+    "recommendations", "recommending_states", "recommendation_issues", "recommendation_themes", "imports",
+    "assessments", "ingests", "stakeholders")) + (
+    "SELECT count(*) FROM assessments WHERE current = 1",
+    "SELECT count(*) FROM assessments WHERE replaced_by IS NOT NULL",
+    "SELECT coalesce(sum(length(comment)), 0) FROM assessments WHERE current = 1",
+)
 POLL = 0.003
 
 
@@ -44,7 +54,7 @@ def counts(db: Path) -> tuple[int, ...]:
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
+        return tuple(conn.execute(sql).fetchone()[0] for sql in COUNTS)
     finally:
         conn.close()
 
@@ -155,38 +165,72 @@ def plan(n: int, timeline: Timeline, rnd: random.Random) -> list[Trial]:
 
 @pytest.fixture(scope="module")
 def import_setup(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("crash")
+    folder = tmp_path_factory.mktemp("crash-import")
     base = folder / "base.db"
     with open_store(base) as store:
-        from uprfollow.importer import import_files
-
         import_files(store, [upr_info_csv(folder / "earlier.csv", 300, seed=1, tag="earlier")])
     checkpoint(base)
     big = upr_info_csv(folder / "big.csv", ROWS, seed=2, tag="big")
+    args = ["import", str(big)]
     before = counts(base)
     reference = folder / "reference.db"
     shutil.copyfile(base, reference)
-    timeline = measure(["import", str(big)], reference)
+    timeline = measure(args, reference)
     after = counts(reference)
     assert after[0] == before[0] + ROWS
-    return folder, base, big, before, after, timeline
+    return folder, base, args, before, after, timeline
 
 
-def test_sigkill_import(import_setup):
-    folder, base, big, before, after, timeline = import_setup
-    rnd = random.Random(SEED)
-    trials = plan(IMPORT_TRIALS, timeline, rnd)
+@pytest.fixture(scope="module")
+def ingest_setup(tmp_path_factory):
+    """A store with 4,000 recommendations to Haiti, all assessed by one NGO; then its newer sheet."""
+    folder = tmp_path_factory.mktemp("crash-ingest")
+    base = folder / "base.db"
+    with open_store(base) as store:
+        import_files(store, [upr_info_csv(folder / "hti.csv", INGEST_ROWS, seed=3, tag="hti", sur="Haiti")])
+        ids = [r[0] for r in store.conn.execute("SELECT id FROM recommendations ORDER BY pk")]
+    who = ["--stakeholder", "Réseau fictif", "--type", "ngo"]
+    first = filled_sheet_csv(folder / "first.csv", ids, seed=1, comment="first")
+    env = {**os.environ, "UPR_DB": str(base), "UPR_QUIET": "1"}
+    subprocess.run([sys.executable, "-m", "uprfollow", "ingest", str(first), *who, "--as-of", "2026-01-15"], env=env, check=True)
+    checkpoint(base)
+    newer = filled_sheet_csv(folder / "newer.csv", ids, seed=2, comment="second round")
+    args = ["ingest", str(newer), *who, "--as-of", "2026-09-30"]
+    before = counts(base)
+    reference = folder / "reference.db"
+    shutil.copyfile(base, reference)
+    timeline = measure(args, reference)
+    after = counts(reference)
+    assert after[5] == before[5] + INGEST_ROWS and after[8] == INGEST_ROWS  # new assessments; the old ones kept
+    return folder, base, args, before, after, timeline
+
+
+def run_trials(name: str, n: int, setup, seed: int) -> None:
+    folder, base, args, before, after, timeline = setup
+    trials = plan(n, timeline, random.Random(seed))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(lambda t: run_trial(t, ["import", str(big)], base, folder, before, after), trials))
+        done = list(pool.map(lambda t: run_trial(t, args, base, folder, before, after), trials))
     killed = [t for t in done if t.killed]
     mid_write = [t for t in killed if t.mode == "mid-write" and t.wal_bytes > 0]
     rolled_back = [t for t in mid_write if t.state == "before"]
     print(
-        f"\nimport crash trials: {len(done)} (timeline: commit {timeline.write_start:.2f}-{timeline.write_end:.2f} s, exit {timeline.end:.2f} s); "
-        f"killed {len(killed)}, of which {len(mid_write)} while the WAL held data "
+        f"\n{name} crash trials: {len(done)} (timeline: commit {timeline.write_start:.2f}-{timeline.write_end:.2f} s, "
+        f"exit {timeline.end:.2f} s); killed {len(killed)}, of which {len(mid_write)} while the WAL held data "
         f"({len(rolled_back)} rolled back to before, {len(mid_write) - len(rolled_back)} already committed); "
         f"states: {sum(t.state == 'before' for t in done)} before, {sum(t.state == 'after' for t in done)} after"
     )
-    assert len(done) >= 50
-    assert len(killed) >= len(done) // 2, "most trials should kill the child before it finishes"
-    assert rolled_back, "no kill landed in the middle of the write transaction: the test lost its point"
+    assert len(done) == n
+    assert len(killed) >= n // 2, "most trials should kill the child before it finishes"
+    assert mid_write, "no kill landed while the child was writing: the test lost its point"
+
+
+def test_sigkill_import(import_setup):
+    run_trials("import", IMPORT_TRIALS, import_setup, SEED)
+
+
+def test_sigkill_ingest(ingest_setup):
+    run_trials("ingest", INGEST_TRIALS, ingest_setup, SEED + 1)
+
+
+def test_enough_trials():
+    assert IMPORT_TRIALS + INGEST_TRIALS >= 50

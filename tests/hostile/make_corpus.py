@@ -29,25 +29,42 @@ OBJECTS = ["a national plan of action", "the independence of the judiciary", "ac
            "the protection of journalists", "prison conditions", "birth registration", "the national human rights institution"]
 
 
-def upr_info_rows(n: int, *, seed: int = 0, tag: str = "") -> list[list[str]]:
-    """`n` distinct, valid UPR Info rows (fictional texts)."""
+def upr_info_rows(n: int, *, seed: int = 0, tag: str = "", sur: str | None = None) -> list[list[str]]:
+    """`n` distinct, valid UPR Info rows (fictional texts), to random States or all to `sur`."""
     rnd = random.Random(seed)
     rows = []
     for i in range(n):
-        sur, rs = rnd.sample(STATES, 2)
+        to, rs = rnd.sample(STATES, 2)
+        if sur is not None:
+            to = sur
+            rs = rnd.choice([s for s in STATES if s != sur])
         issues = ", ".join(rnd.sample(ISSUES, rnd.randint(1, 3)))
         text = f"{rnd.choice(VERBS)} {rnd.choice(OBJECTS)} (item {tag}{i})"
-        rows.append([sur, "", "", text, rs, "", "", rnd.choice(["Accepted", "Noted"]), str(rnd.randint(1, 5)), issues,
+        rows.append([to, "", "", text, rs, "", "", rnd.choice(["Accepted", "Noted"]), str(rnd.randint(1, 5)), issues,
                      str(rnd.randint(1, 13))])
     return rows
 
 
-def upr_info_csv(path: Path, n: int, *, seed: int = 0, tag: str = "") -> Path:
+def upr_info_csv(path: Path, n: int, *, seed: int = 0, tag: str = "", sur: str | None = None) -> Path:
     """Write a UPR Info CSV export of `n` rows (UTF-8, LF)."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(UPR_INFO_HEADER)
-        w.writerows(upr_info_rows(n, seed=seed, tag=tag))
+        w.writerows(upr_info_rows(n, seed=seed, tag=tag, sur=sur))
+    return path
+
+
+LEVEL_WORDS = ("Fully implemented", "Partially implemented", "Not implemented", "No data")
+
+
+def filled_sheet_csv(path: Path, ids: list[str], *, seed: int = 0, comment: str = "comment") -> Path:
+    """A filled response sheet as CSV: one level and comment per recommendation ID."""
+    rnd = random.Random(seed)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ID", "Level of implementation", "Comment"])
+        for i in ids:
+            w.writerow([i, rnd.choice(LEVEL_WORDS), f"{comment} {rnd.randint(0, 10**6)}"])
     return path
 
 
