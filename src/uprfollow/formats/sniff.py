@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError
@@ -118,33 +119,58 @@ def check_zip(z: zipfile.ZipFile, path: Path) -> None:
                 tail = window[-32:]
 
 
-def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Decode a text file: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252."""
+_ASCII = bytes(range(0x80))
+_IMPLAUSIBLE = set("ÆØ¨∂ƒ©˙∆˚¬≈ç√∫µ≤≥÷")
+
+
+def _plausibility(high: str) -> int:
+    """Score of the non-ASCII characters of a decoded text (ASCII is the same in every candidate)."""
+    good = sum(1 for c in high if c in _PLAUSIBLE)
+    bad = sum(1 for c in high if 0x80 <= ord(c) < 0xA0 or c in _IMPLAUSIBLE)
+    return good - 5 * bad
+
+
+def detect_encoding(data: bytes, encoding: str | None = None) -> str:
+    """The encoding `decode` would use: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252.
+
+    Only the non-ASCII bytes are scored (both candidates are single-byte encodings that
+    agree on ASCII), so a file of hundreds of megabytes is judged in a second.
+    """
     if encoding:
-        return data.decode(encoding), encoding
+        return encoding
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        return "utf-8-sig"
     if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
-        return data.decode("utf-16"), "utf-16"
+        return "utf-16"
     try:
-        return data.decode("utf-8"), "utf-8"
+        data.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError as e:
         _refuse_mixed(data, e)
+    high = data.translate(None, _ASCII)
     candidates = []
     for enc in ("cp1252", "mac_roman"):
         try:
-            text = data.decode(enc)
+            text = high.decode(enc)
         except UnicodeDecodeError:
             continue
-        score = sum(1 for c in text if c in _PLAUSIBLE) - 5 * sum(1 for c in text if 0x80 <= ord(c) < 0xA0 or c in "ÆØ¨∂ƒ©˙∆˚¬≈ç√∫µ≤≥÷")
+        score = _plausibility(text)
         # Excel for Mac writes CR-only line endings along with MacRoman
         if enc == "mac_roman" and b"\r" in data and b"\n" not in data:
             score += 10
-        candidates.append((score, enc, text))
+        candidates.append((score, enc))
     if not candidates:
-        return data.decode("latin-1"), "latin-1"
+        return "latin-1"
     candidates.sort(key=lambda c: c[0], reverse=True)
-    return candidates[0][2], candidates[0][1]
+    return candidates[0][1]
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a text file: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252."""
+    enc = detect_encoding(data, encoding)
+    if enc == "utf-8-sig" and not encoding:
+        return data[3:].decode("utf-8"), enc
+    return data.decode(enc), enc
 
 
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -166,19 +192,36 @@ def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
     )
 
 
-def csv_rows(text: str) -> list[list[str]]:
-    """Rows of a CSV text, any line ending (CR, LF, CRLF), delimiter sniffed among , ; tab."""
-    sample = text[:20000]
-    delimiter = ","
+def csv_delimiter(sample: str) -> str:
+    """The delimiter of a CSV text among , ; and tab, judged on its first line."""
     first = sample.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
-    if counts[best] > 0:
-        delimiter = best
+    return best if counts[best] > 0 else ","
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Rows of a CSV text, any line ending (CR, LF, CRLF), delimiter sniffed among , ; tab."""
+    delimiter = csv_delimiter(text[:20000])
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
     except csv.Error as e:
         raise InputError(f"not a readable CSV file: {e}") from None
+
+
+def iter_csv_file(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
+    """Rows of a CSV file read as a stream (bounded memory), as `csv_rows` would give them.
+
+    The encoding must be one `detect_encoding` checked on the whole file; errors that only
+    show while reading (a field over the csv module's size limit) become InputError.
+    """
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8-sig" else encoding, newline="") as f:
+        try:
+            yield from csv.reader(f, delimiter=delimiter, strict=False)
+        except csv.Error as e:
+            raise InputError(f"{path}: not a readable CSV file: {e}", hint="check the quotes of the row after the last one read") from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"{path}: cannot decode the file as {encoding}: {e}", hint="try another --encoding") from None
 
 
 def cell_text(value: object) -> str:

@@ -12,10 +12,12 @@ import csv
 import re
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 from .. import vocab
 from .base import ReadResult, Record
 from .sniff import cell_text, column_letter
+from .upr_info import numbered
 
 NAME = "table"
 
@@ -47,7 +49,10 @@ def split_multi(value: str) -> list[str]:
     return [p.strip() for p in re.split(r"[;\n]", value) if p.strip()]
 
 
-def records(rows: list[list[object]], start: int, found: dict[str, int], header: list[object], sheet: str | None) -> Iterator[Record]:
+def records(
+    rows: list[list[object]], start: int, found: dict[str, int], header: list[object], sheet: str | None,
+    rest: Iterator[list[Any]] | None = None,
+) -> Iterator[Record]:
     columns = {f: f"{column_letter(i)} ({cell_text(header[i]).strip()})" for f, i in found.items()}
 
     def get(row: list[object], field: str) -> str:
@@ -56,8 +61,7 @@ def records(rows: list[list[object]], start: int, found: dict[str, int], header:
             return ""
         return cell_text(row[i]).strip()
 
-    for i in range(start + 1, len(rows)):
-        row = rows[i]
+    for i, row in numbered(rows, start, rest):
         if not any(cell_text(c).strip() for c in row):
             continue
         yield Record(
@@ -76,9 +80,11 @@ def records(rows: list[list[object]], start: int, found: dict[str, int], header:
         )
 
 
-def read_rows(rows: list[list[object]], sheet: str | None, fmt: str) -> ReadResult | None:
+def read_rows(rows: list[list[object]], sheet: str | None, fmt: str, rest: Iterator[list[Any]] | None = None) -> ReadResult | None:
+    """Records of a list whose header is among `rows`; `rest` streams the rows after them."""
     hit = header_index(rows)
     if hit is None:
         return None
     h, found = hit
-    return ReadResult(format=fmt, records=records(rows, h, found, rows[h], sheet), total=len(rows) - h - 1)
+    total = len(rows) - h - 1 if rest is None else None
+    return ReadResult(format=fmt, records=records(rows, h, found, rows[h], sheet, rest), total=total)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .base import ReadResult, Record
 from .sniff import cell_text, column_letter, csv_rows, decode, sheet_rows
@@ -37,14 +38,26 @@ def header_index(rows: list[list[object]], scan: int = 20) -> int | None:
 
 
 def clean(value: object) -> str:
-    return html.unescape(cell_text(value)).strip()
+    text = value if type(value) is str else cell_text(value)
+    if "&" in text:
+        text = html.unescape(text)
+    return text.strip()
 
 
-def records(rows: list[list[object]], start: int, sheet: str | None, style: int) -> Iterator[Record]:
-    labels = LABELS if style == 0 else tuple(h.title() if len(h) > 3 else h for h in HEADERS[1])
-    columns = {f: f"{column_letter(i)} ({labels[i]})" for i, f in enumerate(FIELDS)}
+def numbered(rows: list[list[object]], start: int, rest: Iterator[list[Any]] | None = None) -> Iterator[tuple[int, list[Any]]]:
+    """(0-based index, row) of the rows after the header: those of `rows`, then those still to come in `rest`."""
     for i in range(start + 1, len(rows)):
-        row = [clean(c) for c in rows[i][:11]]
+        yield i, rows[i]
+    if rest is not None:
+        yield from enumerate(rest, start=len(rows))
+
+
+def records(rows: list[list[object]], start: int, sheet: str | None, style: int, rest: Iterator[list[Any]] | None = None) -> Iterator[Record]:
+    # column labels as the file writes them ("To", "SuR"), for error messages
+    labels = [clean(c) or LABELS[i] for i, c in enumerate(rows[start][:11])]
+    columns = {f: f"{column_letter(i)} ({labels[i]})" for i, f in enumerate(FIELDS)}
+    for i, raw in numbered(rows, start, rest):
+        row = [clean(c) for c in raw[:11]]
         if not any(row):
             continue
         row += [""] * (11 - len(row))
@@ -63,12 +76,14 @@ def records(rows: list[list[object]], start: int, sheet: str | None, style: int)
         )
 
 
-def read_rows(rows: list[list[object]], sheet: str | None, fmt: str) -> ReadResult | None:
+def read_rows(rows: list[list[object]], sheet: str | None, fmt: str, rest: Iterator[list[Any]] | None = None) -> ReadResult | None:
+    """Records of a UPR Info export whose header is among `rows`; `rest` streams the rows after them."""
     h = header_index(rows)
     if h is None:
         return None
     style = HEADERS.index(tuple(cell_text(c).strip().lower() for c in rows[h][:11]))
-    return ReadResult(format=fmt, records=records(rows, h, sheet, style), total=len(rows) - h - 1)
+    total = len(rows) - h - 1 if rest is None else None
+    return ReadResult(format=fmt, records=records(rows, h, sheet, style, rest), total=total)
 
 
 def read_csv(path: Path, encoding: str | None = None) -> ReadResult | None:
