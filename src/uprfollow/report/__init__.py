@@ -1,0 +1,66 @@
+"""The Mid-term Implementation Assessment (MIA) digest: data from the store, HTML from templates, PDF through WeasyPrint.
+
+    from uprfollow.report import build_digest, render_html, render_pdf, write_digest
+
+`write_digest` is what `upr mia` calls; `batch.render_all` is `upr mia --all`.
+See docs/mia.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..store import Store
+from .data import Digest, NoAssessments, build_digest, digest_json, digest_name, output_name
+from .render import TemplateError, render_html, render_pdf, templates_dir
+
+FORMATS = ("pdf", "html")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, so a failed render never leaves a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_digest(d: Digest, *, fmt: str = "pdf", lang: str = "en", template_dir: Path | None = None) -> bytes:
+    html = render_html(d, lang, template_dir)
+    if fmt == "html":
+        return html.encode("utf-8")
+    return render_pdf(html, template_dir=template_dir)
+
+
+def write_digest(
+    store: Store,
+    state: str,
+    *,
+    out: Path | None = None,
+    out_dir: Path | None = None,
+    fmt: str = "pdf",
+    lang: str = "en",
+    session: int | None = None,
+    cycle: int | None = None,
+    template_dir: Path | None = None,
+    sample: bool | None = None,
+) -> Path:
+    """Build, render and write one State's digest; returns the path written (default name: see `output_name`)."""
+    d = build_digest(store, state, session=session, cycle=cycle, sample=sample)
+    data = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir)
+    path = out if out is not None else (out_dir or Path(".")) / digest_name(d, lang, fmt)
+    write_atomic(path, data)
+    return path
+
+
+__all__ = [
+    "FORMATS", "Digest", "NoAssessments", "TemplateError", "build_digest", "digest_json", "digest_name", "output_name",
+    "render_digest", "render_html", "render_pdf", "templates_dir", "write_atomic", "write_digest",
+]

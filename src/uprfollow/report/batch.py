@@ -1,0 +1,142 @@
+"""`upr mia --all`: every assessed State's digest, on all cores, one failure never stopping the others.
+
+Each worker process opens the store read-only once and renders States one at a time;
+a State that fails (bad data, template error, even a crash of its worker) is recorded
+with its message and the others go on. Files are written atomically under stable names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..store import Store, open_store
+from . import data
+
+
+@dataclass
+class BatchResult:
+    state: str
+    file: str | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict:
+        return {"state": self.state, "file": self.file, "ok": self.ok, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Job:
+    db: str
+    out_dir: str
+    fmt: str
+    lang: str
+    session: int | None
+    cycle: int | None
+    template_dir: str | None
+    sample: bool | None
+
+
+_store: Store | None = None
+
+
+def _worker_store(db: str) -> Store:
+    global _store
+    if _store is None or str(_store.path) != db:
+        _store = open_store(db, readonly=True)
+    return _store
+
+
+def render_one(job: Job, state: str) -> BatchResult:
+    """Render one State; never raises (the error text goes into the result)."""
+    from . import write_digest
+
+    try:
+        path = write_digest(
+            _worker_store(job.db), state, out_dir=Path(job.out_dir), fmt=job.fmt, lang=job.lang, session=job.session,
+            cycle=job.cycle, template_dir=Path(job.template_dir) if job.template_dir else None, sample=job.sample,
+        )
+        return BatchResult(state, str(path))
+    except Exception as e:  # one State's failure must not stop the batch
+        message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+        return BatchResult(state, None, message)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def states_to_render(store: Store, *, session: int | None = None, cycle: int | None = None) -> list[str]:
+    return [iso3 for iso3, _ in data.assessed_states(store, session=session, cycle=cycle)]
+
+
+def render_all(
+    db: Path,
+    out_dir: Path,
+    *,
+    fmt: str = "pdf",
+    lang: str = "en",
+    session: int | None = None,
+    cycle: int | None = None,
+    template_dir: Path | None = None,
+    sample: bool | None = None,
+    workers: int | None = None,
+    states: list[str] | None = None,
+    progress: Callable[[BatchResult], None] | None = None,
+) -> list[BatchResult]:
+    """Render the digest of every State with assessments (or `states`); results in State order."""
+    if states is None:
+        with open_store(db, readonly=True) as store:
+            states = states_to_render(store, session=session, cycle=cycle)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = Job(str(Path(db).resolve()), str(out_dir), fmt, lang, session, cycle, str(template_dir) if template_dir else None, sample)
+    workers = max(1, min(workers or default_workers(), len(states) or 1))
+    results: dict[str, BatchResult] = {}
+
+    def done(r: BatchResult) -> None:
+        results[r.state] = r
+        if progress is not None:
+            progress(r)
+
+    if workers == 1:
+        for state in states:
+            done(render_one(job, state))
+    else:
+        # Import the heavy libraries once here: forked workers inherit them instead of each importing them again.
+        import weasyprint  # noqa: F401
+
+        from . import render  # noqa: F401
+
+        pending = list(states)
+        while pending:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(render_one, job, s): s for s in pending}
+                broken: list[str] = []
+                for f in as_completed(futures):
+                    state = futures[f]
+                    try:
+                        done(f.result())
+                    except BrokenProcessPool:
+                        broken.append(state)
+                    except Exception as e:
+                        done(BatchResult(state, None, f"{type(e).__name__}: {e}"))
+            if broken and len(broken) == len(pending):  # nothing progressed: run them one by one, isolating the crash
+                for state in broken:
+                    with ProcessPoolExecutor(max_workers=1) as pool:
+                        try:
+                            done(pool.submit(render_one, job, state).result())
+                        except BrokenProcessPool:
+                            done(BatchResult(state, None, "the worker process rendering this State died"))
+                broken = []
+            pending = broken
+    return [results[s] for s in states if s in results]

@@ -1,0 +1,275 @@
+"""The digest's data, built from the store through `iri.py` (every figure comes from iri.statuses / summarise).
+
+Nothing here knows about languages or HTML: `Digest` holds the State, the scope (one
+session or one cycle), the recommendations with their voices, the summaries, the
+sources and the groups by issue; the templates turn it into words.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .. import vocab
+from ..errors import UnknownValue, UprError
+from ..iri import RecStatus, Summary, statuses, summarise, summarise_by
+from ..store import Store
+
+RESPONSE_ORDER = ("Accepted", "Noted", "Pending", "Voluntary Pledge")
+SAMPLE_MARKER = "fictional"  # case-insensitive; see `is_sample`
+
+
+class NoAssessments(UprError):
+    """The State has recommendations but no stakeholder assessed any of them (or none in the scope)."""
+
+
+@dataclass
+class Source:
+    """One stakeholder whose current assessments appear in the digest."""
+
+    name: str
+    type: str
+    label: str | None
+    as_of: str | None        # the latest as-of date of its assessments (its sheet's date)
+    assessed: int            # how many of the digest's recommendations it assessed
+
+    @property
+    def short(self) -> str:
+        return self.label or self.name
+
+
+@dataclass
+class IssueGroup:
+    issue: str | None         # None: recommendations with no issue
+    items: list[RecStatus]
+    summary: Summary
+
+
+@dataclass
+class Digest:
+    iso3: str
+    state: str
+    scope: str                # 'session' or 'cycle'
+    session: int | None       # the session asked for (scope 'session')
+    cycle: int                # the cycle (of the session, for scope 'session')
+    sessions: list[tuple[int, int]]  # (session, year) of the recommendations in the digest
+    items: list[RecStatus]
+    summary: Summary
+    by_response: list[tuple[str | None, Summary]]
+    by_action: list[tuple[int | None, Summary]]
+    groups: list[IssueGroup]
+    not_assessed: list[RecStatus]
+    sources: list[Source]
+    as_of: str | None         # the latest as-of date of any assessment: the assessment's date
+    sample: bool
+    country_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def assessed_items(self) -> list[RecStatus]:
+        return [s for s in self.items if s.voices]
+
+    def rs_names(self, item: RecStatus) -> list[str]:
+        return [self.country_names.get(code, code) for code in item.rs]
+
+
+def resolve_state(code: str) -> str:
+    """ISO3 for a code or name as typed; UnknownValue with the closest States otherwise."""
+    iso3 = vocab.country_code(code)
+    if iso3 is None:
+        raise UnknownValue(f"unknown State {code!r}", hint=vocab.country_hint(code))
+    return iso3
+
+
+def latest_assessed_cycle(store: Store, iso3: str) -> int | None:
+    row = store.conn.execute(
+        "SELECT max(r.cycle) FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
+        "WHERE a.current = 1 AND r.sur = ? AND NOT r.is_pledge",
+        (iso3,),
+    ).fetchone()
+    return row[0]
+
+
+def assessed_states(store: Store, *, session: int | None = None, cycle: int | None = None) -> list[tuple[str, int]]:
+    """(ISO3, cycle) of every State with current assessments in the scope; without a scope, each State's latest cycle."""
+    where, params = ["a.current = 1", "NOT r.is_pledge"], []
+    if session is not None:
+        where.append("r.session = ?")
+        params.append(session)
+    if cycle is not None:
+        where.append("r.cycle = ?")
+        params.append(cycle)
+    rows = store.conn.execute(
+        f"SELECT r.sur, max(r.cycle) FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
+        f"WHERE {' AND '.join(where)} GROUP BY r.sur ORDER BY r.sur",
+        params,
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def is_sample(store: Store, iso3: str, items: list[RecStatus]) -> bool:
+    """True when the data are marked fictional.
+
+    The signal: the word 'fictional' (any case) in a recommendation's text, document or
+    comment, in the name of the file it was imported from, in the name of a response
+    sheet ingested for the State, or in a stakeholder's name or label. The sample
+    generator (`upr sample`) marks its files and texts that way.
+    """
+    like = f"%{SAMPLE_MARKER}%"
+    pks = [s.pk for s in items]
+    conn = store.conn
+    if any(SAMPLE_MARKER in (s.text or "").lower() for s in items):
+        return True
+    if any(SAMPLE_MARKER in (v.stakeholder + (v.label or "") + (v.file or "")).lower() for s in items for v in s.voices):
+        return True
+    marks = f"({','.join('?' * len(pks))})"
+    for sql, params in (
+        (f"SELECT 1 FROM recommendations WHERE pk IN {marks} AND (document LIKE ? OR comment LIKE ?) LIMIT 1", [*pks, like, like]),
+        (f"SELECT 1 FROM recommendations r JOIN imports i ON i.id = r.import_id WHERE r.pk IN {marks} AND i.file_name LIKE ? LIMIT 1",
+         [*pks, like]),
+        ("SELECT 1 FROM ingests WHERE sur = ? AND file_name LIKE ? LIMIT 1", [iso3, like]),
+    ):
+        try:
+            if conn.execute(sql, params).fetchone():
+                return True
+        except sqlite3.OperationalError:  # a store without the table (never with current migrations)
+            continue
+    return False
+
+
+def _primary_issue(item: RecStatus, sizes: Counter) -> str | None:
+    if not item.issues:
+        return None
+    return min(item.issues, key=lambda i: (-sizes[i], i))
+
+
+def _sources(store: Store, iso3: str, items: list[RecStatus]) -> list[Source]:
+    found: dict[str, Source] = {}
+    for s in items:
+        for v in s.voices:
+            src = found.get(v.stakeholder)
+            if src is None:
+                src = found[v.stakeholder] = Source(v.stakeholder, v.type, v.label, None, 0)
+            src.assessed += 1
+            if v.as_of and (src.as_of is None or v.as_of > src.as_of):
+                src.as_of = v.as_of
+    for src in found.values():
+        if src.as_of is None:  # the assessments carry no date: use the sheet's (ingest's) as-of date
+            row = store.conn.execute(
+                "SELECT max(i.as_of) FROM ingests i JOIN stakeholders s ON s.id = i.stakeholder_id WHERE s.name = ? AND i.sur = ?",
+                (src.name, iso3),
+            ).fetchone()
+            src.as_of = row[0] if row else None
+    return sorted(found.values(), key=lambda s: (s.type != "state", s.name.lower(), s.name))
+
+
+def build_digest(
+    store: Store,
+    state: str,
+    *,
+    session: int | None = None,
+    cycle: int | None = None,
+    sample: bool | None = None,
+) -> Digest:
+    """Everything the digest shows, for one State and one session or cycle (default: its latest assessed cycle).
+
+    Raises UnknownValue for an unknown State and NoAssessments when nothing in the scope
+    was assessed, so no empty digest is ever written.
+    """
+    iso3 = resolve_state(state)
+    country = vocab.countries()[iso3]
+    if session is not None and cycle is not None:
+        raise UprError("give --session or --cycle, not both")
+    if session is not None:
+        try:
+            session = vocab.session_number(session)
+        except ValueError as e:
+            raise UnknownValue(str(e)) from None
+    if session is None and cycle is None:
+        cycle = latest_assessed_cycle(store, iso3)
+        if cycle is None:
+            n = store.conn.execute("SELECT count(*) FROM recommendations WHERE sur = ? AND NOT is_pledge", (iso3,)).fetchone()[0]
+            raise NoAssessments(
+                f"{country.name} ({iso3}) has no assessments in the store"
+                + (f" ({n:,} recommendations, none assessed)" if n else " and no recommendations"),
+                hint=f"ingest stakeholders' response sheets first: `upr sheet {iso3}`, then `upr ingest FILE`",
+            )
+    items = statuses(store, iso3, session=session, cycle=cycle if session is None else None)
+    where = f"session {session}" if session is not None else f"cycle {cycle}"
+    if not items:
+        raise NoAssessments(
+            f"{country.name} ({iso3}) has no recommendations in {where}",
+            hint=f"import them first (`upr import FILE`), or choose another --session/--cycle; `upr search --sur {iso3}` lists them",
+        )
+    if not any(s.voices for s in items):
+        raise NoAssessments(
+            f"{country.name} ({iso3}) has no assessments in {where} ({len(items):,} recommendations, none assessed)",
+            hint=f"ingest stakeholders' response sheets first: `upr sheet {iso3}`, then `upr ingest FILE`",
+        )
+    sessions_seen = sorted({s.session for s in items if s.session is not None})
+    years = vocab.sessions()
+    if session is not None:
+        cycle = years[session].cycle if session in years else cycle
+    assert cycle is not None or session is not None
+    summary = summarise(items)
+    resp = summarise_by(items, "response")
+    by_response = [(k, resp[k]) for k in RESPONSE_ORDER if k in resp]
+    by_response += [(k, v) for k, v in sorted(resp.items(), key=lambda kv: str(kv[0])) if k not in RESPONSE_ORDER]
+    act = summarise_by(items, "action")
+    by_action = [(k, act[k]) for k in sorted(k for k in act if k is not None)] + ([(None, act[None])] if None in act else [])
+
+    sizes = Counter(i for s in items for i in s.issues)
+    grouped: dict[str | None, list[RecStatus]] = {}
+    for s in items:
+        if s.voices:
+            grouped.setdefault(_primary_issue(s, sizes), []).append(s)
+    groups = [IssueGroup(k, grouped[k], summarise(grouped[k])) for k in sorted(grouped, key=lambda k: (k is None, k or ""))]
+
+    codes = {c for s in items for c in s.rs}
+    names = {c: vocab.countries()[c].name for c in codes if c in vocab.countries()}
+    sources = _sources(store, iso3, items)
+    dates = [src.as_of for src in sources if src.as_of]
+    return Digest(
+        iso3=iso3,
+        state=country.name,
+        scope="session" if session is not None else "cycle",
+        session=session,
+        cycle=int(cycle if cycle is not None else 0),
+        sessions=[(n, years[n].year if n in years else 0) for n in sessions_seen],
+        items=items,
+        summary=summary,
+        by_response=by_response,
+        by_action=by_action,
+        groups=groups,
+        not_assessed=[s for s in items if not s.voices],
+        sources=sources,
+        as_of=max(dates)[:10] if dates else None,
+        sample=is_sample(store, iso3, items) if sample is None else sample,
+        country_names=names,
+    )
+
+
+def output_name(iso3: str, *, scope: str, number: int, lang: str, ext: str) -> str:
+    """The predictable file name: MIA-HTI-cycle1-en.pdf, MIA-HTI-session12-fr.html."""
+    return f"MIA-{iso3}-{scope}{number}-{lang}.{ext}"
+
+
+def digest_name(d: Digest, lang: str, ext: str) -> str:
+    return output_name(d.iso3, scope=d.scope, number=d.session if d.scope == "session" and d.session else d.cycle, lang=lang, ext=ext)
+
+
+def digest_json(d: Digest) -> dict:
+    """The digest's figures, as plain data (used by tests and `--format json` consumers)."""
+    return {
+        "state": d.iso3,
+        "name": d.state,
+        "scope": d.scope,
+        "session": d.session,
+        "cycle": d.cycle,
+        "as_of": d.as_of,
+        "sample": d.sample,
+        "summary": d.summary.as_dict(),
+        "by_response": {str(k): v.as_dict() for k, v in d.by_response},
+        "by_action": {str(k): v.as_dict() for k, v in d.by_action},
+        "sources": [{"name": s.name, "type": s.type, "label": s.label, "as_of": s.as_of, "assessed": s.assessed} for s in d.sources],
+    }

@@ -1,0 +1,329 @@
+"""Every fixed word of the MIA digest in English, French and Spanish, and how each language writes numbers and dates.
+
+Small hand-written tables instead of Babel: the digest needs three languages, whole
+numbers, two-decimal index values, percentages and calendar dates, which fit in a
+few lines each and keep the output identical on every machine (CLDR data changes
+between Babel releases would change the digest's bytes).
+
+Conventions (CLDR): English 1,234.5 and 48%; French 1 234,5 and 48 % (narrow no-break
+space between thousands, no-break space before %); Spanish 12.345,5 and 48 % (no
+grouping below 10,000, as CLDR's minimum grouping digits of 2 says). Dates: "21 March
+2014", "21 mars 2014", "21 de marzo de 2014".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+LANGUAGES = ("en", "fr", "es")
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    decimal: str
+    group: str
+    min_grouping: int  # group only numbers with at least 3 + this many integer digits... see _group
+    percent: str       # format with {n}
+
+
+NUMBER_STYLES = {
+    "en": NumberStyle(".", ",", 1, "{n}%"),
+    "fr": NumberStyle(",", NNBSP, 1, "{n}" + NBSP + "%"),
+    "es": NumberStyle(",", ".", 2, "{n}" + NBSP + "%"),
+}
+
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+           "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+           "décembre"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+           "diciembre"),
+}
+
+DATE_PATTERNS = {"en": "{d} {m} {y}", "fr": "{d} {m} {y}", "es": "{d} de {m} de {y}"}
+MONTH_PATTERNS = {"en": "{m} {y}", "fr": "{m} {y}", "es": "{m} de {y}"}
+
+
+def _group(digits: str, style: NumberStyle) -> str:
+    if len(digits) < 4 + (style.min_grouping - 1):
+        return digits
+    parts = []
+    while len(digits) > 3:
+        parts.append(digits[-3:])
+        digits = digits[:-3]
+    parts.append(digits)
+    return style.group.join(reversed(parts))
+
+
+def format_number(value: float | int, lang: str, decimals: int = 0) -> str:
+    """A number as the language writes it: 1,234 / 1 234 / 1234; 0.75 / 0,75."""
+    style = NUMBER_STYLES[lang]
+    text = f"{abs(value):.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    out = _group(whole, style) + (style.decimal + frac if frac else "")
+    return ("-" if value < 0 and float(text) != 0 else "") + out
+
+
+def format_percent(share: float, lang: str, decimals: int = 0) -> str:
+    """A share 0..1 as a percentage: 48% / 48 % ."""
+    return NUMBER_STYLES[lang].percent.format(n=format_number(share * 100, lang, decimals))
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """An ISO date (or the date part of an ISO timestamp); None when absent or not a date."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def format_date(value: str | dt.date | None, lang: str) -> str:
+    """'2014-03-21' -> '21 March 2014' / '21 mars 2014' / '21 de marzo de 2014'; unparseable text stays as given."""
+    if value is None or value == "":
+        return ""
+    d = value if isinstance(value, dt.date) else parse_date(value)
+    if d is None:
+        return str(value)
+    day = "1er" if lang == "fr" and d.day == 1 else str(d.day)
+    return DATE_PATTERNS[lang].format(d=day, m=MONTHS[lang][d.month - 1], y=d.year)
+
+
+# Every fixed word and sentence. Placeholders use str.format names; values are escaped by the templates.
+WORDS: dict[str, dict[str, str]] = {
+    # titles and running elements
+    "mia_title": {"en": "Mid-term Implementation Assessment", "fr": "Évaluation de la mise en œuvre à mi-parcours",
+                  "es": "Evaluación de la implementación a medio término"},
+    "upr": {"en": "Universal Periodic Review", "fr": "Examen périodique universel", "es": "Examen Periódico Universal"},
+    "page_x_of_y": {"en": "Page {x} of {y}", "fr": "Page {x} sur {y}", "es": "Página {x} de {y}"},
+    "cover_review": {"en": "Review at session {session} ({year})", "fr": "Examen lors de la {session_ord} session ({year})",
+                     "es": "Examen en el {session}.º período de sesiones ({year})"},
+    "cover_reviews": {"en": "Reviews at sessions {sessions}", "fr": "Examens lors des sessions {sessions}",
+                      "es": "Exámenes en los períodos de sesiones {sessions}"},
+    "cover_cycle": {"en": "Cycle {cycle}", "fr": "Cycle {cycle}", "es": "Ciclo {cycle}"},
+    "cover_assessed": {"en": "Assessment as of {date}", "fr": "Évaluation au {date}", "es": "Evaluación al {date}"},
+    "cover_undated": {"en": "Assessment date not given in the sheets", "fr": "Date de l'évaluation non indiquée dans les fiches",
+                      "es": "Fecha de la evaluación no indicada en las fichas"},
+    "cover_counts": {"en": "{recs} recommendations · {stakeholders} stakeholders · {assessed} assessed",
+                     "fr": "{recs} recommandations · {stakeholders} parties prenantes · {assessed} évaluées",
+                     "es": "{recs} recomendaciones · {stakeholders} partes interesadas · {assessed} evaluadas"},
+    "sample_notice_title": {"en": "Sample data", "fr": "Données d'exemple", "es": "Datos de ejemplo"},
+    "sample_notice": {
+        "en": "This digest was produced from fictional sample data for demonstration. It says nothing about the State named.",
+        "fr": "Ce rapport a été produit à partir de données d'exemple fictives, pour démonstration. "
+              "Il ne dit rien de l'État nommé.",
+        "es": "Este informe se produjo con datos de ejemplo ficticios, a modo de demostración. "
+              "No dice nada sobre el Estado nombrado.",
+    },
+    # contents
+    "contents": {"en": "Contents", "fr": "Sommaire", "es": "Índice"},
+    "introduction": {"en": "Introduction and methodology", "fr": "Introduction et méthodologie", "es": "Introducción y metodología"},
+    "sources": {"en": "Sources", "fr": "Sources", "es": "Fuentes"},
+    "index": {"en": "Implementation index", "fr": "Indice de mise en œuvre", "es": "Índice de implementación"},
+    "by_response": {"en": "By response of the State", "fr": "Selon la réponse de l'État", "es": "Según la respuesta del Estado"},
+    "by_action": {"en": "By action category", "fr": "Selon la catégorie d'action", "es": "Según la categoría de acción"},
+    "recommendations": {"en": "Recommendations by issue", "fr": "Recommandations par thème", "es": "Recomendaciones por tema"},
+    "annex": {"en": "Annex: recommendations not assessed", "fr": "Annexe : recommandations non évaluées",
+              "es": "Anexo: recomendaciones no evaluadas"},
+    # introduction
+    "intro_p1": {
+        "en": "This Mid-term Implementation Assessment compiles, for {state}, what stakeholders reported about the "
+              "implementation of the {recs} recommendations the State received in the Universal Periodic Review ({scope}). "
+              "{stakeholders} stakeholders sent an assessment; {assessed} recommendations were assessed by at least one of them.",
+        "fr": "Cette évaluation à mi-parcours rassemble, pour {state}, ce que les parties prenantes ont indiqué sur la mise "
+              "en œuvre des {recs} recommandations reçues par l'État lors de l'Examen périodique universel ({scope}). "
+              "{stakeholders} parties prenantes ont envoyé une évaluation ; {assessed} recommandations ont été évaluées par "
+              "au moins l'une d'elles.",
+        "es": "Esta evaluación a medio término reúne, para {state}, lo que las partes interesadas informaron sobre la "
+              "implementación de las {recs} recomendaciones que el Estado recibió en el Examen Periódico Universal ({scope}). "
+              "{stakeholders} partes interesadas enviaron una evaluación; {assessed} recomendaciones fueron evaluadas por al "
+              "menos una de ellas.",
+    },
+    "intro_levels": {
+        "en": "Each stakeholder gave, for each recommendation, one of four levels:",
+        "fr": "Chaque partie prenante a indiqué, pour chaque recommandation, l'un des quatre niveaux suivants :",
+        "es": "Cada parte interesada indicó, para cada recomendación, uno de los cuatro niveles siguientes:",
+    },
+    "def_fully": {"en": "the recommendation has been implemented in full.", "fr": "la recommandation a été entièrement mise en œuvre.",
+                  "es": "la recomendación se ha implementado por completo."},
+    "def_partially": {"en": "some of what was recommended has been done.", "fr": "une partie de ce qui était recommandé a été fait.",
+                      "es": "se ha hecho una parte de lo recomendado."},
+    "def_not": {"en": "nothing has been done.", "fr": "rien n'a été fait.", "es": "no se ha hecho nada."},
+    "def_no_data": {"en": "the information given does not allow a judgement.",
+                    "fr": "les informations fournies ne permettent pas de juger.",
+                    "es": "la información aportada no permite juzgar."},
+    "intro_iri": {
+        "en": "Where several stakeholders assessed the same recommendation, their levels are combined into UPR Info's "
+              "Implementation of the Recommendation Index (IRI): not implemented counts 0, partially 0.5 and fully 1; "
+              "\u201cno data\u201d is left out. The average, rounded to two decimals, gives the recommendation's level: "
+              "0.00 to 0.32 not implemented, 0.33 to 0.65 partially implemented, 0.66 to 1.00 fully implemented.",
+        "fr": "Lorsque plusieurs parties prenantes ont évalué la même recommandation, leurs niveaux sont combinés dans "
+              "l'indice de mise en œuvre de la recommandation (IRI) d'UPR Info : non mise en œuvre vaut 0, partielle 0,5 et "
+              "entière 1 ; « pas de données » n'est pas compté. La moyenne, arrondie à deux décimales, donne le niveau : "
+              "de 0,00 à 0,32 non mise en œuvre, de 0,33 à 0,65 partiellement mise en œuvre, de 0,66 à 1,00 entièrement "
+              "mise en œuvre.",
+        "es": "Cuando varias partes interesadas evaluaron la misma recomendación, sus niveles se combinan en el Índice de "
+              "Implementación de la Recomendación (IRI) de UPR Info: no implementada vale 0, parcialmente 0,5 y totalmente 1; "
+              "«sin datos» no se cuenta. El promedio, redondeado a dos decimales, da el nivel: de 0,00 a 0,32 no "
+              "implementada, de 0,33 a 0,65 parcialmente implementada, de 0,66 a 1,00 totalmente implementada.",
+    },
+    "intro_disputes": {
+        "en": "A recommendation is disputed when its stakeholders give different levels. The index hides disagreement, so "
+              "every voice is printed with its comment, and disputed recommendations are marked \u201c{disputed}\u201d. "
+              "A recommendation nobody commented on is not assessed; those are listed in the annex. Triggered action is "
+              "the number of recommendations fully or partially implemented.",
+        "fr": "Une recommandation est contestée lorsque ses parties prenantes donnent des niveaux différents. L'indice masque "
+              "le désaccord : chaque voix est donc reproduite avec son commentaire, et les recommandations contestées sont "
+              "marquées « {disputed} ». Une recommandation que personne n'a commentée n'est pas évaluée ; elles figurent en "
+              "annexe. L'action engagée est le nombre de recommandations entièrement ou partiellement mises en œuvre.",
+        "es": "Una recomendación está en disputa cuando sus partes interesadas dan niveles distintos. El índice oculta el "
+              "desacuerdo, por eso se reproduce cada voz con su comentario y las recomendaciones en disputa se marcan "
+              "«{disputed}». Una recomendación que nadie comentó no está evaluada; figuran en el anexo. La acción iniciada "
+              "es el número de recomendaciones total o parcialmente implementadas.",
+    },
+    "intro_texts": {
+        "en": "Recommendation texts and stakeholders' comments are reproduced as written.",
+        "fr": "Les textes des recommandations et les commentaires des parties prenantes sont reproduits tels quels.",
+        "es": "Los textos de las recomendaciones y los comentarios de las partes interesadas se reproducen tal como se escribieron.",
+    },
+    # sources
+    "sources_intro": {"en": "The assessments in this digest come from the following stakeholders.",
+                      "fr": "Les évaluations de ce rapport proviennent des parties prenantes suivantes.",
+                      "es": "Las evaluaciones de este informe proceden de las siguientes partes interesadas."},
+    "stakeholder": {"en": "Stakeholder", "fr": "Partie prenante", "es": "Parte interesada"},
+    "type": {"en": "Type", "fr": "Type", "es": "Tipo"},
+    "label": {"en": "Label", "fr": "Sigle", "es": "Sigla"},
+    "sheet_date": {"en": "Date of the sheet", "fr": "Date de la fiche", "es": "Fecha de la ficha"},
+    "assessed_n": {"en": "Recommendations assessed", "fr": "Recommandations évaluées", "es": "Recomendaciones evaluadas"},
+    "type_state": {"en": "State under review", "fr": "État examiné", "es": "Estado examinado"},
+    "type_ngo": {"en": "NGO", "fr": "ONG", "es": "ONG"},
+    "type_nhri": {"en": "National human rights institution", "fr": "Institution nationale des droits de l'homme",
+                  "es": "Institución nacional de derechos humanos"},
+    "type_un": {"en": "UN agency", "fr": "Agence des Nations unies", "es": "Organismo de las Naciones Unidas"},
+    "type_academic": {"en": "Academic", "fr": "Milieu universitaire", "es": "Academia"},
+    "type_other": {"en": "Other", "fr": "Autre", "es": "Otro"},
+    # levels
+    "level_fully": {"en": "Fully implemented", "fr": "Entièrement mise en œuvre", "es": "Totalmente implementada"},
+    "level_partially": {"en": "Partially implemented", "fr": "Partiellement mise en œuvre", "es": "Parcialmente implementada"},
+    "level_not": {"en": "Not implemented", "fr": "Non mise en œuvre", "es": "No implementada"},
+    "level_no_data": {"en": "No data", "fr": "Pas de données", "es": "Sin datos"},
+    "level_not_assessed": {"en": "Not assessed", "fr": "Non évaluée", "es": "No evaluada"},
+    # index
+    "index_intro": {
+        "en": "Level of each of the {recs} recommendations, from the IRI of its assessments.",
+        "fr": "Niveau de chacune des {recs} recommandations, selon l'IRI de ses évaluations.",
+        "es": "Nivel de cada una de las {recs} recomendaciones, según el IRI de sus evaluaciones.",
+    },
+    "level": {"en": "Level", "fr": "Niveau", "es": "Nivel"},
+    "count": {"en": "Recommendations", "fr": "Recommandations", "es": "Recomendaciones"},
+    "share": {"en": "Share", "fr": "Part", "es": "Proporción"},
+    "total": {"en": "Total", "fr": "Total", "es": "Total"},
+    "triggered": {"en": "Triggered action (fully + partially)", "fr": "Action engagée (entière + partielle)",
+                  "es": "Acción iniciada (total + parcial)"},
+    "triggered_short": {"en": "Triggered action", "fr": "Action engagée", "es": "Acción iniciada"},
+    "triggered_of_assessed": {
+        "en": "Triggered action: {n} of {assessed} assessed recommendations ({share}).",
+        "fr": "Action engagée : {n} des {assessed} recommandations évaluées ({share}).",
+        "es": "Acción iniciada: {n} de las {assessed} recomendaciones evaluadas ({share}).",
+    },
+    "disputed_n": {"en": "Disputed recommendations: {n}.", "fr": "Recommandations contestées : {n}.",
+                   "es": "Recomendaciones en disputa: {n}."},
+    "chart_alt": {
+        "en": "Bar chart of the {recs} recommendations by level: {parts}. The same figures are in the table.",
+        "fr": "Diagramme en barres des {recs} recommandations par niveau : {parts}. Les mêmes chiffres sont dans le tableau.",
+        "es": "Gráfico de barras de las {recs} recomendaciones por nivel: {parts}. Las mismas cifras están en la tabla.",
+    },
+    "chart_split_alt": {
+        "en": "Stacked bars of the recommendations by level, {what}: {parts}. The same figures are in the table.",
+        "fr": "Barres empilées des recommandations par niveau, {what} : {parts}. Les mêmes chiffres sont dans le tableau.",
+        "es": "Barras apiladas de las recomendaciones por nivel, {what}: {parts}. Las mismas cifras están en la tabla.",
+    },
+    "response": {"en": "Response", "fr": "Réponse", "es": "Respuesta"},
+    "action": {"en": "Action category", "fr": "Catégorie d'action", "es": "Categoría de acción"},
+    "resp_Accepted": {"en": "Accepted", "fr": "Acceptée", "es": "Aceptada"},
+    "resp_Noted": {"en": "Noted", "fr": "Notée", "es": "Tomada en cuenta"},
+    "resp_Pending": {"en": "Pending", "fr": "En attente", "es": "Pendiente"},
+    "resp_Voluntary Pledge": {"en": "Voluntary pledge", "fr": "Engagement volontaire", "es": "Compromiso voluntario"},
+    "resp_none": {"en": "Not given", "fr": "Non indiquée", "es": "No indicada"},
+    "action_1": {"en": "1 Minimal action", "fr": "1 Action minimale", "es": "1 Acción mínima"},
+    "action_2": {"en": "2 Continuing action", "fr": "2 Action continue", "es": "2 Acción continua"},
+    "action_3": {"en": "3 Considering action", "fr": "3 Action à envisager", "es": "3 Acción a considerar"},
+    "action_4": {"en": "4 General action", "fr": "4 Action générale", "es": "4 Acción general"},
+    "action_5": {"en": "5 Specific action", "fr": "5 Action spécifique", "es": "5 Acción específica"},
+    "action_none": {"en": "Not given", "fr": "Non indiquée", "es": "No indicada"},
+    # recommendations
+    "recs_intro": {
+        "en": "Each recommendation appears once, under the issue it shares with most of the State's recommendations; "
+              "its other issues are listed with it.",
+        "fr": "Chaque recommandation apparaît une fois, sous le thème qu'elle partage avec le plus grand nombre de "
+              "recommandations de l'État ; ses autres thèmes sont indiqués avec elle.",
+        "es": "Cada recomendación aparece una vez, bajo el tema que comparte con más recomendaciones del Estado; sus otros "
+              "temas se indican con ella.",
+    },
+    "no_issue": {"en": "No issue given", "fr": "Aucun thème indiqué", "es": "Sin tema indicado"},
+    "also": {"en": "Also", "fr": "Aussi", "es": "También"},
+    "recommended_by": {"en": "Recommended by", "fr": "Recommandée par", "es": "Recomendada por"},
+    "iri_level": {"en": "IRI", "fr": "IRI", "es": "IRI"},
+    "disputed": {"en": "Disputed", "fr": "Contestée", "es": "En disputa"},
+    "comment": {"en": "Comment", "fr": "Commentaire", "es": "Comentario"},
+    "no_comment": {"en": "(no comment)", "fr": "(pas de commentaire)", "es": "(sin comentario)"},
+    "sources_cited": {"en": "Sources", "fr": "Sources", "es": "Fuentes"},
+    "paragraph": {"en": "Paragraph", "fr": "Paragraphe", "es": "Párrafo"},
+    "id": {"en": "ID", "fr": "ID", "es": "ID"},
+    "n_recs": {"en": "{n} recommendations", "fr": "{n} recommandations", "es": "{n} recomendaciones"},
+    "n_rec": {"en": "1 recommendation", "fr": "1 recommandation", "es": "1 recomendación"},
+    # annex
+    "annex_intro": {
+        "en": "No stakeholder assessed the following {n} recommendations.",
+        "fr": "Aucune partie prenante n'a évalué les {n} recommandations suivantes.",
+        "es": "Ninguna parte interesada evaluó las {n} recomendaciones siguientes.",
+    },
+    "annex_none": {"en": "Every recommendation was assessed by at least one stakeholder.",
+                   "fr": "Chaque recommandation a été évaluée par au moins une partie prenante.",
+                   "es": "Cada recomendación fue evaluada por al menos una parte interesada."},
+    "recommendation": {"en": "Recommendation", "fr": "Recommandation", "es": "Recomendación"},
+    "scope_session": {"en": "session {session}, {year}", "fr": "{session_ord} session, {year}", "es": "{session}.º período de sesiones, {year}"},
+    "scope_cycle": {"en": "cycle {cycle}", "fr": "cycle {cycle}", "es": "ciclo {cycle}"},
+    "and": {"en": "and", "fr": "et", "es": "y"},
+}
+
+
+def ordinal(n: int, lang: str) -> str:
+    """French session ordinals: 1re, 2e, 12e (the other languages' patterns write the number alone)."""
+    if lang == "fr":
+        return "1re" if n == 1 else f"{n}e"
+    return str(n)
+
+
+def check_complete() -> list[str]:
+    """Keys missing a language (empty when every word exists in every language)."""
+    return [f"{k}:{lang}" for k, v in WORDS.items() for lang in LANGUAGES if not v.get(lang)]
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """t(key, **values): the fixed text in `lang`, with numbers already formatted by the caller."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+
+    def t(key: str, **values: object) -> str:
+        try:
+            text = WORDS[key][lang]
+        except KeyError:
+            raise KeyError(f"no text {key!r} in the digest's vocabulary") from None
+        return text.format(**values) if values else text
+
+    return t
+
+
+def join_list(items: list[str], lang: str) -> str:
+    """'a, b and c' / 'a, b et c' / 'a, b y c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {WORDS['and'][lang]} " + items[-1]

@@ -1,0 +1,218 @@
+"""Templates to HTML (Jinja, autoescaped, StrictUndefined) and HTML to PDF (WeasyPrint, PDF/UA-1, locked-down fetcher).
+
+Templates come from the package's `templates/` folder (the repository's `templates/`
+in a source checkout); a `--template-dir` is searched first, so any file there
+overrides the one of the same name. Text from the store is only ever text: Jinja
+escapes it, and the URL fetcher refuses everything but `data:` URLs and files inside
+the template folders, so a comment can never make the renderer read a file or a URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .. import __version__
+from ..errors import UprError
+from ..iri import ALL_LEVELS, LEVEL_LABELS, Summary
+from . import charts, i18n
+from .data import Digest
+
+MAIN_TEMPLATE = "mia.html"
+
+
+class TemplateError(UprError):
+    """A template is missing or broken (most often one from --template-dir)."""
+
+
+def templates_dir() -> Path:
+    """The package's templates (installed: uprfollow/templates; source checkout: the repository's templates/)."""
+    packaged = resources.files("uprfollow") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[3] / "templates"
+
+
+def template_dirs(override: Path | None = None) -> list[Path]:
+    dirs = [templates_dir()]
+    if override is not None:
+        if not Path(override).is_dir():
+            raise TemplateError(f"--template-dir {override}: not a folder", hint="pass the folder holding your mia.html or partials")
+        dirs.insert(0, Path(override).resolve())
+    return dirs
+
+
+_CSS_UNSAFE = re.compile(r'[\\"\'<>&\n\r\x00-\x1f]')
+
+
+def css_string(value: object) -> Markup:
+    """A value as a double-quoted CSS string, with anything that could end it or the <style> element escaped."""
+    text = _CSS_UNSAFE.sub(lambda m: f"\\{ord(m.group()):x} ", str(value))
+    return Markup(f'"{text}"')
+
+
+@cache
+def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["css_string"] = css_string
+    return env
+
+
+def environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment: autoescape on for every template, StrictUndefined, package templates under any override."""
+    return _environment(tuple(template_dirs(template_dir)))
+
+
+def context(d: Digest, lang: str) -> dict[str, Any]:
+    """What the templates see: the digest, the translator and the formatters for `lang`."""
+    t = i18n.translator(lang)
+
+    def num(v: float | int, decimals: int = 0) -> str:
+        return i18n.format_number(v, lang, decimals)
+
+    def pct(share: float) -> str:
+        return i18n.format_percent(share, lang)
+
+    def level(lv: str) -> str:
+        assert lv in LEVEL_LABELS, lv
+        return t(f"level_{lv}")
+
+    def response(r: str | None) -> str:
+        return t(f"resp_{r}") if r and f"resp_{r}" in i18n.WORDS else (r or t("resp_none"))
+
+    def action(a: int | None) -> str:
+        return t(f"action_{a}") if a is not None and f"action_{a}" in i18n.WORDS else t("action_none")
+
+    def iri_value(v: float | None) -> str:
+        return "–" if v is None else num(v, 2)
+
+    def stype(kind: str) -> str:
+        key = f"type_{kind}"
+        return t(key) if key in i18n.WORDS else kind
+
+    def count_share(n: int, share: float) -> str:
+        return f"{num(n)} ({pct(share)})"
+
+    def parts(s: Summary) -> str:
+        return "; ".join(f"{level(lv)} {count_share(s.counts[lv], s.share(lv))}" for lv in ALL_LEVELS)
+
+    def scope_text() -> str:
+        if d.scope == "session" and d.session is not None:
+            year = dict(d.sessions).get(d.session, "")
+            return t("scope_session", session=d.session, session_ord=i18n.ordinal(d.session, lang), year=year)
+        return t("scope_cycle", cycle=d.cycle)
+
+    index_chart = charts.level_bars(d.summary, level, count_share,
+                                    t("chart_alt", recs=num(d.summary.total), parts=parts(d.summary)))
+    resp_rows = [(response(k), s) for k, s in d.by_response]
+    action_rows = [(action(k), s) for k, s in d.by_action]
+    response_chart = charts.stacked_bars(
+        resp_rows, level, num,
+        t("chart_split_alt", what=t("by_response").lower(), parts=" | ".join(f"{n}: {parts(s)}" for n, s in resp_rows)))
+    action_chart = charts.stacked_bars(
+        action_rows, level, num,
+        t("chart_split_alt", what=t("by_action").lower(), parts=" | ".join(f"{n}: {parts(s)}" for n, s in action_rows)))
+    before, _, rest = t("page_x_of_y").partition("{x}")
+    middle, _, after = rest.partition("{y}")
+    page_label = Markup(f"{css_string(before)} counter(page) {css_string(middle)} counter(pages) {css_string(after)}")
+    return {
+        "d": d,
+        "page_label": page_label,
+        "lang": lang,
+        "t": t,
+        "num": num,
+        "pct": pct,
+        "date": lambda v: i18n.format_date(v, lang),
+        "level_name": level,
+        "response_name": response,
+        "action_name": action,
+        "iri_value": iri_value,
+        "stakeholder_type": stype,
+        "join_list": lambda items: i18n.join_list(list(items), lang),
+        "ordinal": lambda n: i18n.ordinal(n, lang),
+        "scope_text": scope_text(),
+        "levels": ALL_LEVELS,
+        "index_chart": index_chart,
+        "response_chart": response_chart,
+        "action_chart": action_chart,
+        "generator": f"uprfollow {__version__}",
+        "issue_anchor": lambda i, issue: f"issue-{i + 1}",
+    }
+
+
+def render_html(d: Digest, lang: str = "en", template_dir: Path | None = None) -> str:
+    """The digest as one self-contained HTML page (CSS inline, charts inline SVG). Deterministic for a given store."""
+    env = environment(template_dir)
+    try:
+        template = env.get_template(MAIN_TEMPLATE)
+        return template.render(context(d, lang))
+    except jinja2.TemplateNotFound as e:
+        raise TemplateError(f"template {e.name!r} not found in {', '.join(map(str, template_dirs(template_dir)))}") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{e.filename or e.name}, line {e.lineno}: {e.message}", hint="fix the template, or remove it from --template-dir") from None
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"a template uses an unknown name: {e.message}",
+                            hint="see docs/mia.md for the names templates can use") from None
+
+
+# --- PDF -----------------------------------------------------------------------------------------------------------
+
+
+def _path_of(url: str) -> Path | None:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(unquote(parts.path))
+
+
+def make_fetcher(allowed_dirs: list[Path], log: Callable[[str], None] | None = None):
+    """A WeasyPrint URL fetcher that serves data: URLs and regular files inside `allowed_dirs`, and refuses the rest."""
+    from weasyprint.urls import URLFetcher
+
+    roots = [d.resolve() for d in allowed_dirs]
+
+    class SafeFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if log is not None:
+                log(url)
+            if url.lower().startswith("data:"):
+                return super().fetch(url, headers)
+            path = _path_of(url)
+            if path is not None:
+                real = path.resolve()
+                if real.is_file() and any(real.is_relative_to(root) for root in roots):
+                    return super().fetch(real.as_uri(), headers)
+            raise ValueError(f"the digest renderer fetches only data: URLs and its template files, not {url[:200]!r}")
+
+    return SafeFetcher(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False)
+
+
+def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callable[[str], None] | None = None) -> bytes:
+    """HTML to a tagged PDF/UA-1 document. Relative URLs resolve against the (first) template folder."""
+    import logging
+
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    dirs = template_dirs(template_dir)
+    fetcher = make_fetcher(dirs, fetch_log)
+    fonts = FontConfiguration()
+    doc = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
+    return doc.write_pdf(pdf_variant="pdf/ua-1", font_config=fonts, uncompressed_pdf=False)
