@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,38 @@ def test_dry_run_writes_nothing(hti, tmp_path):
     rep = json.loads(r.stdout)[0]
     assert rep["status"] == "dry run" and rep["added"] > 100 and rep["ingest_id"] is None
     assert counts(hti.db) == before
+
+
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.parametrize("fmt", ["ods", "xls"])
+def test_ods_and_xls_copies(hti, tmp_path, fmt):
+    """The State's sheet saved as .ods and .xls by LibreOffice reads the same."""
+    subprocess.run(["libreoffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", fmt,
+                    "--outdir", str(tmp_path), str(hti.files[0])], check=True, capture_output=True, timeout=120)
+    copy = tmp_path / f"1-state.{fmt}"
+    r = invoke("ingest", str(copy), "--stakeholder", f"{fmt} copy", "--dry-run", "--db", str(hti.db), "--format", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)[0]
+    assert (rep["format"], rep["sur"], rep["as_of"], rep["stakeholder_type"]) == (fmt, "HTI", "2013-04-15", "state")
+    state_rows = sum(1 for v in hti.expected().values() if STAKEHOLDERS[0] in v)
+    assert rep["matched_by"] == {"id": state_rows} and rep["added"] == state_rows
+
+
+def test_date_cell_and_options_override(hti, tmp_path):
+    """A real date in the date cell is read; --stakeholder/--label/--as-of override the sheet."""
+    import datetime
+
+    from openpyxl import load_workbook
+
+    f = tmp_path / "dated.xlsx"
+    fill_generated(hti.sheet, f, 0, name="Sheet name", type_label="NGO", as_of="x", deleted=set())
+    wb = load_workbook(f)
+    wb.active["E5"] = datetime.date(2013, 7, 1)
+    wb.save(f)
+    r = invoke("ingest", str(f), "--dry-run", "--db", str(hti.db), "--format", "json")
+    rep = json.loads(r.stdout)[0]
+    assert (rep["stakeholder"], rep["stakeholder_type"], rep["as_of"]) == ("Sheet name", "ngo", "2013-07-01")
+    r = invoke("ingest", str(f), "--dry-run", "--stakeholder", "Option name", "--type", "academic", "--label", "JS1",
+               "--as-of", "2013-08-02", "--db", str(hti.db), "--format", "json")
+    rep = json.loads(r.stdout)[0]
+    assert (rep["stakeholder"], rep["stakeholder_type"], rep["label"], rep["as_of"]) == ("Option name", "academic", "JS1", "2013-08-02")
