@@ -224,3 +224,19 @@ def m004_followup_provenance(conn: sqlite3.Connection) -> None:
         CREATE INDEX assessments_ingest ON assessments(ingest_id);
         """,
     )
+
+
+@migration
+def m005_query_indexes(conn: sqlite3.Connection) -> None:
+    """A covering index for `upr search` and `upr stats` filters over a large store.
+
+    Every single-valued category of a recommendation is in it, pledges first (they are left
+    out by default), so a filtered count or tally reads this small index instead of the
+    table and its texts.
+    """
+    run_script(
+        conn,
+        """
+        CREATE INDEX recommendations_facets ON recommendations(is_pledge, response, action, session, cycle, year, sur);
+        """,
+    )
