@@ -237,3 +237,19 @@ def test_formula_comment_is_stored_as_text(blank_sheet, export_store_copy, tmp_p
     r = invoke("status", "HTI", "--format", "json", "--db", str(export_store_copy))
     voices = [v for s in json.loads(r.stdout) for v in s["voices"]]
     assert formula in {v["comment"] for v in voices}
+
+
+def test_id_and_text_out_of_line(export_store_copy, tmp_path):
+    """An ID whose row carries another recommendation's text (rows sorted column by column) is reported."""
+    con = sqlite3.connect(export_store_copy)
+    recs = con.execute("SELECT id, text FROM recommendations WHERE sur = 'HTI' ORDER BY pk LIMIT 6").fetchall()
+    con.close()
+    f = tmp_path / "sorted.csv"
+    with open(f, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["ID", "Recommendation", "Level"])
+        w.writerow([recs[0][0], recs[0][1], "Partially"])
+        w.writerow([recs[1][0], recs[5][1], "Partially"])
+    before = snapshot(export_store_copy)
+    r = invoke("ingest", str(f), "--stakeholder", "W", "--type", "ngo", "--db", str(export_store_copy))
+    assert_refused(export_store_copy, before, r, f"{f}, row 3, cell A3: the id '{recs[1][0]}' is {recs[1][0]} but the text is that of {recs[5][0]}")
