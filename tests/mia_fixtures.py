@@ -80,3 +80,45 @@ def assess_state(db: Path | sqlite3.Connection, iso3: str, stakeholders=HTI_STAK
     if not isinstance(db, sqlite3.Connection):
         conn.close()
     return given
+
+
+HOSTILE_COMMENT = '<img src="file:///etc/passwd"> <script>alert(1)</script> see http://example.org/leak.png'
+
+
+def synthetic_store(path: Path, states: list[str], per_state: int = 12, stakeholders: int = 3, *, seed: int = 1,
+                    session: int = 12, assess: bool = True) -> Path:
+    """A small store made by SQL: `per_state` recommendations for each State (session `session`), assessed by `stakeholders`."""
+    from uprfollow.store import open_store
+    from uprfollow.vocab import issues, sessions
+
+    rng = random.Random(seed)
+    issue_names = issues()
+    year, cycle = sessions()[session].year, sessions()[session].cycle
+    with open_store(path) as store, store.write() as conn:
+        pk = conn.execute("SELECT coalesce(max(pk), 0) FROM recommendations").fetchone()[0]
+        for iso3 in states:
+            first = pk + 1
+            for i in range(per_state):
+                pk += 1
+                conn.execute(
+                    "INSERT INTO recommendations (pk, id, sur, session, cycle, year, text, response, response_raw, action) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (pk, f"{iso3}-{session}-{i:06x}", iso3, session, cycle, year,
+                     f"Recommendation {i + 1} to {iso3}: adopt and implement measure number {i + 1} on human rights.",
+                     rng.choice(("Accepted", "Accepted", "Noted")), "Accepted", rng.randint(1, 5)),
+                )
+                conn.execute("INSERT INTO recommending_states VALUES (?, 0, ?, ?)", (pk, "FRA", "France"))
+                for issue in sorted(set(rng.sample(issue_names, 2))):
+                    conn.execute("INSERT INTO recommendation_issues VALUES (?, ?)", (pk, issue))
+            if not assess:
+                continue
+            for s in range(stakeholders):
+                kind = ("state", "ngo", "nhri", "un")[s % 4]
+                sid = add_stakeholder(conn, f"{iso3} stakeholder {s + 1}", kind, f"S{s + 1}")
+                ingest = add_ingest(conn, f"{iso3}-S{s + 1}.xlsx", sid, iso3, f"2014-0{s + 1}-15", per_state)
+                for rec in range(first, pk + 1):
+                    if rng.random() < 0.8:
+                        level = rng.choice(("fully", "partially", "not", "no_data"))
+                        add_assessment(conn, rec, sid, level, f"Comment by S{s + 1} on recommendation {rec}.",
+                                       as_of=f"2014-0{s + 1}-15", ingest_id=ingest, row=rec - first + 2)
+    return path

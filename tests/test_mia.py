@@ -1,0 +1,313 @@
+"""`upr mia`: the MIA digest of HTI from the real UPR Info export with four stakeholders' assessments.
+
+The HTI PDF is rendered once per language (module-scoped fixtures); the rest runs on HTML
+or on a small synthetic store so the module stays quick.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from mia_fixtures import HOSTILE_COMMENT, HTI_STAKEHOLDERS, assess_state, synthetic_store
+from pypdf import PdfReader
+
+from uprfollow.cli import app
+from uprfollow.iri import statuses, summarise
+from uprfollow.store import open_store
+
+
+@pytest.fixture(scope="module")
+def hti_store(export_store, tmp_path_factory) -> Path:
+    """The real export store plus four stakeholders' assessments of HTI; one comment is hostile."""
+    dest = tmp_path_factory.mktemp("mia") / "hti.db"
+    src, dst = sqlite3.connect(export_store), sqlite3.connect(dest)
+    src.backup(dst)
+    src.close()
+    assess_state(dst, "HTI")
+    with dst:
+        dst.execute(
+            "UPDATE assessments SET comment = ? WHERE id = (SELECT min(a.id) FROM assessments a JOIN stakeholders s "
+            "ON s.id = a.stakeholder_id WHERE s.label = 'JS1')",
+            (HOSTILE_COMMENT,),
+        )
+    dst.close()
+    return dest
+
+
+@pytest.fixture(scope="module")
+def hti_items(hti_store):
+    with open_store(hti_store, readonly=True) as store:
+        return statuses(store, "HTI", cycle=1)
+
+
+@pytest.fixture(scope="module")
+def hti_en(hti_store):
+    """HTI rendered in English through the library, with every URL the renderer asked for."""
+    from uprfollow.report import build_digest, render_html, render_pdf
+
+    asked: list[str] = []
+    with open_store(hti_store, readonly=True) as store:
+        d = build_digest(store, "HTI")
+    html = render_html(d, "en")
+    pdf = render_pdf(html, fetch_log=asked.append)
+    return {"html": html, "pdf": pdf, "asked": asked, "digest": d}
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    return [p.extract_text() for p in PdfReader(BytesIO(data)).pages]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def hti_text(hti_en) -> list[str]:
+    return pdf_pages(hti_en["pdf"])
+
+
+@pytest.fixture(scope="module", params=["fr", "es"])
+def hti_other(request, hti_store, tmp_path_factory):
+    """HTI rendered in French and Spanish through the CLI."""
+    from typer.testing import CliRunner
+
+    out = tmp_path_factory.mktemp(request.param) / f"hti-{request.param}.pdf"
+    result = CliRunner().invoke(app, ["mia", "HTI", "--lang", request.param, "-o", str(out), "--db", str(hti_store)])
+    assert result.exit_code == 0, result.output
+    return request.param, result, pdf_pages(out.read_bytes())
+
+
+def test_hti_every_stakeholder_and_assessed_recommendation(hti_text, hti_items):
+    text = "\n".join(hti_text)
+    flat = squash(text)
+    for sh in HTI_STAKEHOLDERS:
+        assert sh.label in text
+        assert squash(sh.name) in flat
+    assessed = [s for s in hti_items if s.voices]
+    assert len(assessed) > 100
+    for s in hti_items:  # assessed ones in the body, the others in the annex: every one of the 136 appears
+        assert squash(s.paragraph or s.id) in flat, s.id
+    assert len(hti_items) == 136
+
+
+def test_hti_index_counts_equal_iri_summary(hti_text, hti_items):
+    summary = summarise(hti_items)
+    page = next(p for p in hti_text if p.startswith("Implementation index"))
+    for label, level in (("Fully implemented", "fully"), ("Partially implemented", "partially"), ("Not implemented", "not"),
+                         ("No data", "no_data"), ("Not assessed", "not_assessed")):
+        m = re.search(rf"^{label} (\d+) (\d+)%$", page, re.M)
+        assert m, label
+        assert int(m.group(1)) == summary.counts[level]
+        assert int(m.group(2)) == round(100 * summary.share(level))
+    assert re.search(rf"^Triggered action \(fully \+ partially\) {summary.triggered} ", page, re.M)
+    assert f"Triggered action: {summary.triggered} of {summary.assessed} assessed" in page
+
+
+def test_hti_disputes_marked(hti_text, hti_items):
+    disputed = sum(1 for s in hti_items if s.disputed)
+    assert disputed > 10
+    body = "\n".join(hti_text)
+    assert body.count("⚠ DISPUTED") == disputed
+    assert f"Disputed\nrecommendations: {disputed}." in body or f"Disputed recommendations: {disputed}." in body
+
+
+def test_hti_page_x_of_y_and_structure(hti_text):
+    n = len(hti_text)
+    assert n > 10
+    for i, page in enumerate(hti_text[1:], start=2):  # the cover has no footer
+        assert f"Page {i} of {n}" in page
+    assert "Page 1 of" not in hti_text[0]
+    assert "Haiti" in hti_text[0] and "Review at session 12 (2011)" in hti_text[0]
+    assert "Assessment as of 4 November 2013" in hti_text[0]
+    assert "Sample data" not in hti_text[0]  # real data: no sample notice
+    assert hti_text[1].startswith("Contents")
+    assert any(p.startswith("Annex: recommendations not assessed") for p in hti_text)
+
+
+def test_hti_pdf_ua_with_language_and_title(hti_en):
+    reader = PdfReader(BytesIO(hti_en["pdf"]))
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en"
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 (a pypdf BooleanObject)
+    assert "/StructTreeRoot" in root
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    xmp = root["/Metadata"].get_object().get_data()
+    assert b'pdfuaid:part="1"' in xmp
+    assert reader.metadata.title == "Mid-term Implementation Assessment: Haiti (cycle 1)"
+    assert reader.metadata["/CreationDate"] == "D:20131104"  # the latest as-of date, not the time of the run
+
+
+def test_hti_chart_has_text_alternative_and_table(hti_en):
+    html = hti_en["html"]
+    assert html.count("<svg") == 3
+    assert '<title>Bar chart of the 136 recommendations by level: Fully implemented' in html
+    assert 'class="data levels-table"' in html and 'class="data split"' in html
+
+
+def test_hostile_comment_is_text_and_nothing_fetched(hti_en, hti_text):
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in hti_en["html"]
+    assert "<script>" not in hti_en["html"]
+    flat = squash("\n".join(hti_text))
+    assert squash(HOSTILE_COMMENT) in flat  # the PDF shows the characters
+    for url in hti_en["asked"]:
+        assert url.startswith("data:") or url.startswith("file:") and "/templates/" in url, url
+    assert not any("passwd" in u or u.startswith("http") for u in hti_en["asked"])
+
+
+def test_fetcher_refuses_files_and_urls(tmp_path):
+    from uprfollow.report.render import make_fetcher, templates_dir
+
+    asked: list[str] = []
+    fetcher = make_fetcher([templates_dir()], asked.append)
+    for url in ("file:///etc/passwd", "http://example.org/x.png", "https://example.org/", "ftp://example.org/a",
+                (templates_dir() / ".." / ".." / "etc" / "passwd").as_uri(), templates_dir().as_uri() + "/../pyproject.toml"):
+        with pytest.raises(ValueError, match="fetches only"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
+    assert b"@page" in fetcher.fetch((templates_dir() / "mia.css").as_uri()).read()
+    assert asked[0] == "file:///etc/passwd"
+
+
+def test_hti_french_and_spanish_fixed_words(hti_other, hti_items):
+    lang, result, pages = hti_other
+    n = len(pages)
+    disputed = sum(1 for s in hti_items if s.disputed)
+    words = {
+        "fr": ("Évaluation de la mise en œuvre à mi-parcours", "Sommaire", "Indice de mise en œuvre", "Page 3 sur", "CONTESTÉE",
+               "Entièrement mise en œuvre", "Évaluation au 4 novembre 2013", "Annexe : recommandations non évaluées", "\u00a0%"),
+        "es": ("Evaluación de la implementación a medio término", "Índice", "Índice de implementación", "Página 3 de", "EN DISPUTA",
+               "Totalmente implementada", "Evaluación al 4 de noviembre de 2013", "Anexo: recomendaciones no evaluadas", "\u00a0%"),
+    }[lang]
+    text = "\n".join(pages)
+    for w in words:
+        assert w in text, (lang, w)
+    assert (f"Page {n} sur {n}" if lang == "fr" else f"Página {n} de {n}") in pages[-1]
+    assert text.count("⚠ " + words[4]) == disputed
+    assert "Mid-term Implementation Assessment" not in text and "Page 2 of" not in text
+    assert result.stdout.strip().endswith(f"hti-{lang}.pdf")
+
+
+def test_html_is_reproducible_and_languages_differ(hti_store):
+    from uprfollow.report import build_digest, render_html
+
+    with open_store(hti_store, readonly=True) as store:
+        a = render_html(build_digest(store, "HTI"), "en")
+        b = render_html(build_digest(store, "HTI"), "en")
+        fr = render_html(build_digest(store, "HTI"), "fr")
+    assert a == b
+    assert '<html lang="fr">' in fr and fr != a
+
+
+def test_cli_html_output_name(hti_store, runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["mia", "haiti", "--format", "html", "--db", str(hti_store)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "MIA-HTI-cycle1-en.html\n"
+    assert (tmp_path / "MIA-HTI-cycle1-en.html").read_text().startswith("<!DOCTYPE html>")
+    result = runner.invoke(app, ["mia", "HTI", "--session", "12", "--format", "html", "--lang", "es", "--db", str(hti_store)])
+    assert result.stdout == "MIA-HTI-session12-es.html\n"
+
+
+def test_template_dir_overrides_a_partial(hti_store, runner, tmp_path):
+    mine = tmp_path / "mine" / "partials"
+    mine.mkdir(parents=True)
+    (mine / "annex.html").write_text('<section id="annex"><h2>My annex</h2><p>{{ d.not_assessed|length }} left {{ "<b>" }}</p></section>\n')
+    out = tmp_path / "x.html"
+    result = runner.invoke(app, ["mia", "HTI", "-f", "html", "-o", str(out), "--template-dir", str(tmp_path / "mine"), "--db", str(hti_store)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<h2>My annex</h2><p>8 left &lt;b&gt;</p>" in html  # autoescape applies to user templates too
+    assert "Implementation index" in html  # the other partials are the built-in ones
+
+    (mine / "annex.html").write_text("{{ no_such_name }}")
+    result = runner.invoke(app, ["mia", "HTI", "-f", "html", "-o", str(out), "--template-dir", str(tmp_path / "mine"), "--db", str(hti_store)])
+    assert result.exit_code == 1
+    assert "Error: a template uses an unknown name: 'no_such_name' is undefined" in result.stderr
+
+
+def test_state_without_assessments(hti_store, runner, tmp_path):
+    out = tmp_path / "fra.pdf"
+    result = runner.invoke(app, ["mia", "FRA", "-o", str(out), "--db", str(hti_store)])
+    assert result.exit_code == 1
+    assert "Error: France (FRA) has no assessments in the store (36 recommendations, none assessed)" in result.stderr
+    assert "upr ingest" in result.stderr
+    assert not out.exists() and result.stdout == ""
+
+
+def test_unknown_state_suggests_closest(hti_store, runner):
+    result = runner.invoke(app, ["mia", "Hati", "--db", str(hti_store)])
+    assert result.exit_code == 1
+    assert "Error: unknown State 'Hati'" in result.stderr
+    assert "did you mean Haiti (HTI)" in result.stderr
+
+
+def test_usage_errors(runner, tmp_path):
+    assert runner.invoke(app, ["mia"]).exit_code == 2
+    assert runner.invoke(app, ["mia", "--all"]).exit_code == 2
+    assert runner.invoke(app, ["mia", "HTI", "--session", "12", "--cycle", "1"]).exit_code == 2
+
+
+# --- small synthetic stores: batch, sample notice, PDF reproducibility -----------------------------------------------
+
+
+@pytest.fixture
+def small_store(tmp_path) -> Path:
+    path = synthetic_store(tmp_path / "small.db", ["HTI", "MLI", "NPL"], per_state=6)
+    synthetic_store(path, ["FRA"], per_state=4, assess=False)
+    return path
+
+
+def test_pdf_reproducible_byte_for_byte(small_store):
+    from uprfollow.report import build_digest, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        a = render_pdf(render_html(build_digest(store, "MLI"), "en"))
+        b = render_pdf(render_html(build_digest(store, "MLI"), "en"))
+    assert a == b
+
+
+def test_batch_all_with_one_failure(small_store, runner, tmp_path, monkeypatch):
+    import uprfollow.report as report
+
+    real = report.build_digest
+
+    def failing(store, state, **kw):
+        if state == "MLI":
+            raise RuntimeError("boom for MLI")
+        return real(store, state, **kw)
+
+    monkeypatch.setattr(report, "build_digest", failing)  # forked workers inherit the patch
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["mia", "--all", "--out-dir", str(out), "--workers", "2", "--db", str(small_store)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [str(out / "MIA-HTI-cycle1-en.pdf"), str(out / "MIA-NPL-cycle1-en.pdf")]
+    assert "failed: MLI: RuntimeError: boom for MLI" in result.stderr
+    assert "2 of 3 digests written" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["MIA-HTI-cycle1-en.pdf", "MIA-NPL-cycle1-en.pdf"]  # no partial file
+
+    monkeypatch.setattr(report, "build_digest", real)
+    result = runner.invoke(app, ["mia", "--all", "--out-dir", str(out), "--format", "json", "--workers", "1", "--db", str(small_store),
+                                 "--lang", "fr"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    listing = json.loads(result.stdout)
+    assert [r["state"] for r in listing] == ["HTI", "MLI", "NPL"]
+    assert all(r["ok"] and r["file"].endswith("-cycle1-fr.pdf") for r in listing)
+
+
+def test_sample_notice_detected_from_fictional_marker(small_store):
+    from uprfollow.report import build_digest, render_html
+
+    with open_store(small_store) as store:
+        assert not build_digest(store, "HTI").sample
+        with store.write() as conn:
+            conn.execute("UPDATE recommendations SET text = text || ' [fictional]' WHERE sur = 'HTI'")
+        d = build_digest(store, "HTI")
+        assert d.sample
+        assert "This digest was produced from fictional sample data" in render_html(d, "en")
+        assert not build_digest(store, "HTI", sample=False).sample
