@@ -1,5 +1,8 @@
 """Cron overlap: several upr processes on one store at once all succeed, with correct results.
 
+The jobs: two imports, an ingest (writers); a status query, an MIA digest, a backup and a
+check (readers).
+
 The store runs in WAL mode and every write is `BEGIN IMMEDIATE` with a busy timeout:
 readers never wait, a second writer waits for the first instead of failing. To make the
 overlap certain rather than lucky, the test itself holds the write lock while it starts
@@ -45,6 +48,7 @@ def scene(tmp_path):
         "import_b": upr_info_csv(tmp_path / "b.csv", 1000, seed=5, tag="b"),
         "newer": filled_sheet_csv(tmp_path / "newer.csv", ids, seed=2, comment="second round"),
         "backup": tmp_path / "backup.db",
+        "digest": tmp_path / "MIA-HTI.html",
         "tmp": tmp_path,
     }
 
@@ -63,6 +67,7 @@ def jobs(scene) -> dict[str, list[str]]:
         "ingest": ["ingest", str(scene["newer"]), *WHO, "--as-of", "2026-09-30", "--format", "json"],
         "status (query)": ["status", "HTI", "--format", "json"],
         "backup (snapshot)": ["db", "backup", str(scene["backup"]), "--format", "json"],
+        "digest": ["mia", "HTI", "-o", str(scene["digest"]), "--format", "html"],
         "check": ["db", "check", "--format", "json"],
     }
 
@@ -73,7 +78,7 @@ def test_overlapping_jobs_all_succeed(scene):
     lock.execute("BEGIN IMMEDIATE")  # another writer is busy: everybody arrives now
     started = time.monotonic()
     procs = {name: start(args, db) for name, args in jobs(scene).items()}
-    readers = ("status (query)", "backup (snapshot)", "check")
+    readers = ("status (query)", "backup (snapshot)", "check", "digest")
     try:
         for name in readers:
             out, err = procs[name].communicate(timeout=60)
@@ -107,6 +112,16 @@ def test_overlapping_jobs_all_succeed(scene):
     conn.close()
     report = json.loads(outputs["ingest"])
     assert report[0]["added"] == 2000 and report[0]["replaced"] == 2000
+    # the digest was written while the lock was held: it shows the first round of assessments
+    assert digest_rounds(scene["digest"]) == {"first"}
+
+
+def digest_rounds(path: Path) -> set[str]:
+    """Which sheets' comments a digest shows: 'first', 'second round' or both (which would be a torn read)."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    return set(re.findall(r"\b(first|second round) \d+", text))
 
 
 def test_readers_see_a_consistent_snapshot_while_writers_write(scene):
@@ -120,6 +135,7 @@ def test_readers_see_a_consistent_snapshot_while_writers_write(scene):
     assert len(status) == 2000
     comments = {v["comment"].split(" ")[0] for s in status for v in s["voices"]}
     assert comments in ({"first"}, {"second"}), f"the query saw a mix of two ingests: {comments}"
+    assert len(digest_rounds(scene["digest"])) == 1, "the digest mixed two rounds of assessments"
     backup = sqlite3.connect(scene["backup"])
     assert backup.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     recs = backup.execute("SELECT count(*) FROM recommendations").fetchone()[0]
