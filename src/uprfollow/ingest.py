@@ -633,8 +633,8 @@ def prepare_file(store: Store, path: Path, opts: Options, ids: IdIndex) -> FileR
         else:
             level = level_of(level_raw)
             if level is None:
-                rep.problem(f"unknown level {level_raw!r}", cell=t.cell("level", i), column=t.column_name("level"),
-                            value=level_raw, **where,
+                rep.problem(f"unknown level {_excerpt(level_raw, 80)!r}", cell=t.cell("level", i), column=t.column_name("level"),
+                            value=_excerpt(level_raw, 80), **where,
                             hint="use fully / partially / not implemented or no data (English, French or Spanish); "
                                  "other wordings can be added to data/level_words.csv")
         rec, method, score = _match_row(rep, t, i, row, matcher, id_recs, where, unmatched_keys)
