@@ -200,3 +200,82 @@ def test_log_file_refuses_symlink(runner, seeded, tmp_path):
     assert result.exit_code == 1
     assert "cannot write the log file" in result.output and "symbolic link" in result.output
     assert victim.read_text() == "precious"
+
+
+# --- commands writing files: sheet, mia ------------------------------------------------------
+
+@pytest.fixture
+def assessed_store(tmp_path) -> Path:
+    """20 recommendations to Haiti, assessed by one NGO."""
+    from hostile.make_corpus import filled_sheet_csv
+
+    from uprfollow.importer import import_files
+    from uprfollow.store import open_store
+
+    db = tmp_path / "upr.db"
+    with open_store(db) as store:
+        import_files(store, [upr_info_csv(tmp_path / "hti.csv", 20, seed=4, tag="hti", sur="Haiti")])
+        ids = [r[0] for r in store.conn.execute("SELECT id FROM recommendations")]
+    sheet = filled_sheet_csv(tmp_path / "filled.csv", ids)
+    code, _o, err, _s, _r = run_measured(["ingest", str(sheet), "--stakeholder", "NGO", "--type", "ngo"], db)
+    assert code == 0, err
+    return db
+
+
+WRITERS = {
+    "sheet": lambda out: ["sheet", "HTI", "-o", str(out)],
+    "mia": lambda out: ["mia", "HTI", "-o", str(out), "--format", "html"],
+}
+SUFFIX = {"sheet": ".xlsx", "mia": ".html"}
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_output_link_never_writes_through(command, assessed_store, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / f"out{SUFFIX[command]}"
+    link.symlink_to(victim)
+    run_measured(WRITERS[command](link), assessed_store)
+    assert victim.read_text() == "precious"
+
+
+@pytest.mark.xfail(strict=True, reason="sheet and mia replace a symbolic link at -o silently (and overwrite an existing file without "
+                                       "--force); they should call paths.safe_output_path() and refuse with exit 1")
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_output_link_is_refused(command, assessed_store, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / f"out{SUFFIX[command]}"
+    link.symlink_to(victim)
+    code, _out, err, _s, _r = run_measured(WRITERS[command](link), assessed_store)
+    assert code == 1 and "symbolic link" in err
+    assert link.is_symlink()
+
+
+@pytest.mark.xfail(strict=True, reason="sheets.write_sheet saves to a predictable temporary name (.NAME.tmp) with openpyxl, which "
+                                       "follows a symbolic link planted there: any file the user can write is overwritten. Use "
+                                       "tempfile.mkstemp (O_EXCL) or paths.open_new_file, as report.write_atomic does")
+def test_sheet_ignores_a_planted_temporary_link(assessed_store, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / ".out.xlsx.tmp").symlink_to(victim)
+    run_measured(["sheet", "HTI", "-o", str(tmp_path / "out.xlsx")], assessed_store)
+    assert victim.read_text() == "precious"
+
+
+def test_state_codes_cannot_escape_the_output_folder(assessed_store, tmp_path):
+    """A State code like ../../etc: refused on the command line, and refused when it comes from a tampered store."""
+    out = tmp_path / "digests"
+    out.mkdir()
+    for args in (["mia", "../../etc", "--out-dir", str(out), "--format", "html"], ["sheet", "../../etc", "-o", str(out / "x.xlsx")]):
+        code, _o, err, _s, _r = run_measured(args, assessed_store)
+        assert code in (1, 2) and "unknown State '../../etc'" in err
+    conn = sqlite3.connect(assessed_store)
+    conn.execute("INSERT INTO countries (iso3, name, un_member, regional_group) VALUES ('../../escaped', 'x', 1, 'Asia')")
+    conn.execute("UPDATE recommendations SET sur = '../../escaped'")
+    conn.commit()
+    conn.close()
+    code, _o, err, _s, _r = run_measured(["mia", "--all", "--out-dir", str(out), "--format", "html"], assessed_store)
+    assert code == 1
+    assert not list(tmp_path.rglob("*escaped*"))
+    assert list(out.iterdir()) == []
