@@ -240,3 +240,24 @@ def m005_query_indexes(conn: sqlite3.Connection) -> None:
         CREATE INDEX recommendations_facets ON recommendations(is_pledge, response, action, session, cycle, year, sur);
         """,
     )
+
+
+@migration
+def m006_fts_for_datasette(conn: sqlite3.Connection) -> None:
+    """Declare the full-text index with content="recommendations" (double quotes), the spelling
+    Datasette looks for, so `datasette upr.db` offers full-text search on recommendations as-is.
+
+    Same columns, tokenizer and triggers as m001 (the triggers name the index, so they carry on);
+    the index is rebuilt from the table once.
+    """
+    run_script(
+        conn,
+        """
+        DROP TABLE recommendations_fts;
+        CREATE VIRTUAL TABLE recommendations_fts USING fts5(
+            text, content="recommendations", content_rowid="pk",
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        INSERT INTO recommendations_fts(recommendations_fts) VALUES ('rebuild');
+        """,
+    )
