@@ -1,3 +1,444 @@
-"""Commands registered on the shared app (filled in by its issue)."""
+"""`upr search` and `upr stats`: the eight-category filters, full-text search, tallies, exports, charts."""
 
-from ._app import app  # noqa: F401
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import UsageError
+from ._app import DbOption, app, err
+
+
+class DataFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
+class IssueMode(str, Enum):
+    any = "any"
+    all = "all"
+
+
+class Pledges(str, Enum):
+    exclude = "exclude"
+    include = "include"
+    only = "only"
+
+
+class Sort(str, Enum):
+    auto = "auto"
+    count = "count"
+    value = "value"
+
+
+_C = "Several values: any of them."
+SurOpt = Annotated[list[str] | None, typer.Option("--sur", help=f"State under review: ISO3 code or name (HTI, Haiti). {_C}", show_default=False)]
+RsOpt = Annotated[list[str] | None, typer.Option("--rs", help=f"Recommending State (any of a joint recommendation's). {_C}", show_default=False)]
+SurGroupOpt = Annotated[list[str] | None, typer.Option("--sur-group", help="Regional group of the SuR: Africa, Asia, EEG, GRULAC, WEOG.", show_default=False)]
+RsGroupOpt = Annotated[list[str] | None, typer.Option("--rs-group", help="Regional group of the RS (also Observer).", show_default=False)]
+SurOrgOpt = Annotated[
+    list[str] | None,
+    typer.Option("--sur-org", help="Organisation of the SuR: ACS, AL, AU, ASEAN, CIS, Commonwealth, EU, OAS, OEI, OIC, OIF, PIF.", show_default=False),
+]
+RsOrgOpt = Annotated[list[str] | None, typer.Option("--rs-org", help="Organisation of the RS.", show_default=False)]
+ResponseOpt = Annotated[
+    list[str] | None, typer.Option("--response", help="Response: Accepted, Noted, Pending, Voluntary Pledge (OHCHR words too).", show_default=False)
+]
+ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Action category 1-5.", show_default=False)]
+IssueOpt = Annotated[list[str] | None, typer.Option("--issue", help="Issue, as in `upr vocab issues`; several: see --issue-mode.", show_default=False)]
+IssueModeOpt = Annotated[IssueMode, typer.Option("--issue-mode", help="With several --issue: any of them, or all of them.")]
+SessionOpt = Annotated[list[str] | None, typer.Option("--session", help="UPR session number.", show_default=False)]
+CycleOpt = Annotated[list[str] | None, typer.Option("--cycle", help="UPR cycle 1-4.", show_default=False)]
+YearOpt = Annotated[list[str] | None, typer.Option("--year", help="Year of the review.", show_default=False)]
+LevelOpt = Annotated[list[str] | None, typer.Option("--level", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)]
+PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.")]
+FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx).", dir_okay=False, show_default=False)
+]
+
+
+def _filters(**kw: Any):
+    from ..query import make_filters
+
+    kw["issue_mode"] = kw["issue_mode"].value
+    kw["pledges"] = kw["pledges"].value
+    return make_filters(**kw)
+
+
+def _open(db: Path | None):
+    from ..store import open_store
+
+    return open_store(db, readonly=True)
+
+
+@app.command("search")
+def search_cmd(
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help='Full-text search: words (all must occur; stemmed, so "discriminate" finds "discrimination"), "quoted phrases", '
+            "prefix*, AND, OR, NOT (upper case), -word, parentheses.",
+            show_default=False,
+        ),
+    ] = None,
+    sur: SurOpt = None,
+    rs: RsOpt = None,
+    sur_group: SurGroupOpt = None,
+    rs_group: RsGroupOpt = None,
+    sur_org: SurOrgOpt = None,
+    rs_org: RsOrgOpt = None,
+    response: ResponseOpt = None,
+    action: ActionOpt = None,
+    issue: IssueOpt = None,
+    issue_mode: IssueModeOpt = IssueMode.any,
+    session: SessionOpt = None,
+    cycle: CycleOpt = None,
+    year: YearOpt = None,
+    level: LevelOpt = None,
+    pledges: PledgesOpt = Pledges.exclude,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most this many rows (table: 100 unless given; other formats: all).", min=0, show_default=False)
+    ] = None,
+    format: FormatOpt = DataFormat.table,
+    output: OutputOpt = None,
+    db: DbOption = None,
+) -> None:
+    """Find recommendations by text and by the eight categories.
+
+    Filters combine with AND; several values of one filter match any of them. Filter values
+    accept ISO3 codes and the names people type ("Haiti", "haiti", "HTI"). Voluntary pledges
+    are left out unless --pledges include|only. csv, json and xlsx carry every field, with
+    no row cap; the table shows the first 100 rows unless --limit says otherwise.
+    """
+    from .. import query
+
+    f = _filters(
+        sur=sur,
+        rs=rs,
+        sur_group=sur_group,
+        rs_group=rs_group,
+        sur_org=sur_org,
+        rs_org=rs_org,
+        response=response,
+        action=action,
+        issue=issue,
+        issue_mode=issue_mode,
+        session=session,
+        cycle=cycle,
+        year=year,
+        level=level,
+        pledges=pledges,
+        text=text,
+    )
+    _check_output(format, output)
+    with _open(db) as store:
+        if count:
+            n = query.count(store.conn, f)
+            # a bare number, for scripts: $(upr search ... --count)
+            _write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
+            return
+        cap = limit if limit is not None else (100 if format == DataFormat.table else None)
+        rows = query.search(store.conn, f, limit=cap)
+        if format == DataFormat.table:
+            shown = list(rows)
+            if not shown:
+                err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
+                return
+            total = query.count(store.conn, f) if limit is None and len(shown) == cap else len(shown)
+            _search_table(shown)
+            if total > len(shown):
+                err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
+            else:
+                err(f"{total:,} recommendation{'s' if total != 1 else ''}")
+            return
+        n = _export(rows, format, output, sheet="recommendations")
+        if n == 0:
+            err("no recommendations match")
+
+
+@app.command("stats")
+def stats_cmd(
+    by: Annotated[
+        list[str],
+        typer.Option(
+            "--by",
+            help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level.",
+            show_default=False,
+        ),
+    ],
+    text: Annotated[
+        str | None, typer.Option("--text", help="Count only recommendations matching this full-text search (as upr search TEXT).", show_default=False)
+    ] = None,
+    sur: SurOpt = None,
+    rs: RsOpt = None,
+    sur_group: SurGroupOpt = None,
+    rs_group: RsGroupOpt = None,
+    sur_org: SurOrgOpt = None,
+    rs_org: RsOrgOpt = None,
+    response: ResponseOpt = None,
+    action: ActionOpt = None,
+    issue: IssueOpt = None,
+    issue_mode: IssueModeOpt = IssueMode.any,
+    session: SessionOpt = None,
+    cycle: CycleOpt = None,
+    year: YearOpt = None,
+    level: LevelOpt = None,
+    pledges: PledgesOpt = Pledges.exclude,
+    top: Annotated[int | None, typer.Option("--top", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
+    sort: Annotated[
+        Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.")
+    ] = Sort.auto,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also write the chart as a vector image (FILE.svg).", dir_okay=False, show_default=False)
+    ] = None,
+    format: FormatOpt = DataFormat.table,
+    output: OutputOpt = None,
+    db: DbOption = None,
+) -> None:
+    """Count recommendations by one category, or cross two, with percentages.
+
+    Counting rule: each matching recommendation counts once in each value it has.
+    Multi-valued categories (issue, sur-org, and rs, rs-group, rs-org of joint
+    recommendations) count a recommendation once per value, so their counts add up to more
+    than the total; percentages are always of the total number of matching
+    recommendations. No value: "(none)"; an RS the file could not identify: "(unknown)".
+    --by level adds "triggered action" (fully + partially) and each level's share of the
+    assessed recommendations. Filters are those of upr search; pledges are left out
+    unless --pledges include|only.
+    """
+    from .. import stats
+
+    f = _filters(
+        sur=sur,
+        rs=rs,
+        sur_group=sur_group,
+        rs_group=rs_group,
+        sur_org=sur_org,
+        rs_org=rs_org,
+        response=response,
+        action=action,
+        issue=issue,
+        issue_mode=issue_mode,
+        session=session,
+        cycle=cycle,
+        year=year,
+        level=level,
+        pledges=pledges,
+        text=text,
+    )
+    _check_output(format, output)
+    if chart is not None and chart.suffix.lower() != ".svg":
+        raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
+    with _open(db) as store:
+        t = stats.tally(store.conn, f, by, top=top, sort=sort.value)
+    if chart is not None and t.total:
+        chart.write_text(stats.svg_chart(t), encoding="utf-8")
+        err(f"chart written to {chart}")
+    if format == DataFormat.table:
+        if t.total == 0:
+            err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
+            return
+        _stats_table(t)
+        return
+    _export(iter(t.rows), format, output, sheet="stats")
+    if t.total == 0:
+        err("no recommendations match")
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _check_output(format: DataFormat, output: Path | None) -> None:
+    if format == DataFormat.xlsx and output is None:
+        raise UsageError("--format xlsx needs a file: -o FILE.xlsx", hint="or use --format csv to print to standard output")
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text a spreadsheet would take as a formula gets a leading apostrophe; other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _export(rows: Iterator[dict], format: DataFormat, output: Path | None, *, sheet: str) -> int:
+    """Write rows as csv, json or xlsx with every field; return how many."""
+    if format == DataFormat.xlsx:
+        assert output is not None
+        return _xlsx(rows, output, sheet)
+    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    n = 0
+    try:
+        if format == DataFormat.json:
+            stream.write("[")
+            for row in rows:
+                stream.write(("\n  " if n == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False, default=str))
+                n += 1
+            stream.write("\n]\n" if n else "]\n")
+        else:
+            writer = None
+            for row in rows:
+                if writer is None:
+                    writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
+                    writer.writeheader()
+                writer.writerow({k: int(v) if isinstance(v, bool) else safe_cell(v) for k, v in row.items()})
+                n += 1
+    finally:
+        if output:
+            stream.close()
+        else:
+            stream.flush()
+    return n
+
+
+def _xlsx(rows: Iterable[dict], output: Path, sheet: str) -> int:
+    """Text cells are written as text with Excel's quote prefix: never a formula, the value unchanged."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    n = 0
+    header: list[str] | None = None
+    for row in rows:
+        if header is None:
+            header = list(row)
+            cells = []
+            for h in header:
+                c = WriteOnlyCell(ws, value=h)
+                c.font = Font(bold=True)
+                cells.append(c)
+            ws.append(cells)
+        out = []
+        for h in header:
+            v = row.get(h)
+            c = WriteOnlyCell(ws, value=v)
+            if isinstance(v, str):
+                c.data_type = "s"  # openpyxl would otherwise store '=...' as a formula
+                if v.startswith(FORMULA_START):
+                    c.quotePrefix = True
+            out.append(c)
+        ws.append(out)
+        n += 1
+    if header is None:
+        ws.append(["no recommendations match"])
+    wb.save(output)
+    err(f"{n:,} rows written to {output}")
+    return n
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _search_table(rows: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(show_lines=True, expand=True)
+    for name, kw in (
+        ("SuR", {"no_wrap": True}),
+        ("Session", {"justify": "right"}),
+        ("Recommendation", {"ratio": 6}),
+        ("RS", {"ratio": 1}),
+        ("Response", {}),
+        ("Action", {"justify": "right"}),
+        ("Issues", {"ratio": 2}),
+    ):
+        table.add_column(name, **kw)
+    for r in rows:
+        table.add_row(
+            r["sur"],
+            "" if r["session"] is None else str(r["session"]),
+            r["text"],
+            r["rs_names"] or "",
+            r["response"] or "",
+            "" if r["action"] is None else str(r["action"]),
+            r["issues"] or "",
+        )
+    _console().print(table)
+
+
+def _bar(value: int, biggest: int, width: int = 30) -> str:
+    if biggest <= 0 or value <= 0:
+        return ""
+    eighths = round(8 * width * value / biggest)
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def _stats_table(t) -> None:
+    from rich.table import Table
+
+    from ..stats import CATEGORIES, MULTI_VALUED, TRIGGERED
+
+    console = _console()
+    if len(t.by) == 1:
+        table = Table(title=f"{CATEGORIES[t.by[0]]}", title_justify="left")
+        table.add_column(t.by[0])
+        table.add_column("count", justify="right")
+        table.add_column("%", justify="right")
+        level = t.by[0] == "level"
+        if level:
+            table.add_column("% of assessed", justify="right")
+        table.add_column("")
+        biggest = max((r["count"] for r in t.rows if r[t.by[0].replace("-", "_")] != TRIGGERED), default=0)
+        for r in t.rows:
+            v = r[t.by[0].replace("-", "_")]
+            cells = [t.label(0, v), f"{r['count']:,}", f"{r['percent']:.1f}"]
+            if level:
+                p = r.get("percent_of_assessed")
+                cells.append("" if p is None else f"{p:.1f}")
+            cells.append(_bar(r["count"], biggest) if v != TRIGGERED else "")
+            table.add_row(*cells, end_section=v == "not_assessed")
+    else:
+        first, second = t.values
+        table = Table(title=f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}", title_justify="left")
+        table.add_column(f"{t.by[0]} \\ {t.by[1]}")
+        for v in second:
+            table.add_column(t.label(1, v), justify="right")
+        sums = t.by[1] not in MULTI_VALUED
+        if sums:
+            table.add_column("total", justify="right")
+        trig = t.by[1] == "level"
+        if trig:
+            table.add_column("triggered\n% of assessed", justify="right")
+        for a in first:
+            counts = [t.counts.get((a, b), 0) for b in second]
+            cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
+            if sums:
+                cells.append(f"{sum(c for b, c in zip(second, counts) if b != TRIGGERED):,}")
+            if trig:
+                p = t.triggered.get((a,), {}).get("percent_of_assessed")
+                cells.append("" if p is None else f"{p:.1f}")
+            table.add_row(*cells)
+        if t.by[0] == "level":
+            table.add_row(t.label(0, TRIGGERED), *(f"{t.triggered.get((b,), {}).get('count', 0):,}" for b in second), *([""] if sums else []), end_section=True)
+    console.print(table)
+    multi = [b for b in t.by if b in MULTI_VALUED]
+    note = f"{t.total:,} recommendations"
+    if multi:
+        note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
+    note += f"; percentages are of {t.total:,}"
+    err(note)
