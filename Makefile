@@ -34,13 +34,7 @@ demo: setup
 	rm -rf $(DEMO)
 	$(UPR) sample $(DEMO)/input
 	$(UPR) import --db $(DEMO)/upr.db $(DEMO)/input/*.csv $(DEMO)/input/*.xlsx $(DEMO)/input/*.docx
-	@echo "--- recommendations in the store, by response ---"
-	@if $(UPR) stats --help >/dev/null 2>&1; then \
-	  set -x; $(UPR) stats --by response --db $(DEMO)/upr.db; \
-	else \
-	  set -x; $(VENV)/bin/sqlite-utils $(DEMO)/upr.db --table \
-	    "SELECT response, count(*) AS recommendations FROM recommendations GROUP BY response ORDER BY 2 DESC"; \
-	fi
+	$(UPR) stats --by response --db $(DEMO)/upr.db
 	@# --- follow-up steps go below: response sheets for Haiti (HTI, session 12), ingest, digest ---
 	@# (upr sheet / upr ingest / upr report are appended here by their issues; keep every step a visible upr command)
 

@@ -184,9 +184,10 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": 
 
 def text_key(text: str) -> str:
     """The text as it counts for identity: case, spaces, quotes and final punctuation ignored."""
-    t = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
-    t = re.sub(r"\s+", " ", t).strip()
-    return t.rstrip(" .;,")
+    if not text.isascii():  # ASCII is already NFKC and holds none of the quotes
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    # str.split() and the regex \s agree on what white space is
+    return " ".join(text.lower().split()).rstrip(" .;,")
 
 
 def make_id(sur: str, session: int | None, paragraph: str | None, text: str, rs: list[tuple[str | None, str]], ordinal: int) -> str:
@@ -501,4 +502,5 @@ def import_files(
             problems=problems,
             hint="fix the files named above and run the import again",
         )
-    return [write(store, r, dry_run=dry_run) for r in prepared]
+    with _no_gc():
+        return [write(store, r, dry_run=dry_run) for r in prepared]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,7 +172,6 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     return data.decode(enc), enc
 
 
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
@@ -182,7 +180,8 @@ def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
     MacRoman and Windows-1252 texts practically never hold byte pairs that are valid UTF-8
     letters (they would read as 'Ã©' or '√©'); the UPR Info MacRoman exports hold none.
     """
-    if not _UTF8_SEQUENCE.search(data):
+    # bytes that decode as UTF-8 letters, wherever they are (C speed: a 200 MB file in a second)
+    if data.decode("utf-8", errors="ignore").isascii():
         return
     line = data.count(b"\n", 0, error.start) + 1 if b"\n" in data else data.count(b"\r", 0, error.start) + 1
     raise InputError(

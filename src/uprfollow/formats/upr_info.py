@@ -25,6 +25,8 @@ HEADERS = (
     ("to", "to-rgrp", "to-org", "text", "from", "from-rgrp", "from-org", "response", "action", "issue", "session"),
 )
 FIELDS = ("sur", "sur_group", "sur_orgs", "text", "rs", "rs_group", "rs_orgs", "response", "action", "issues", "session")
+USED = frozenset((0, 3, 4, 7, 8, 9, 10))
+UNUSED = (1, 2, 5, 6)
 LABELS = ("SuR", "Rgrp", "Org", "Recommendation", "RS", "Rgrp", "Org", "Response", "Action", "Issue", "Session")
 
 
@@ -57,10 +59,12 @@ def records(rows: list[list[object]], start: int, sheet: str | None, style: int,
     labels = [clean(c) or LABELS[i] for i, c in enumerate(rows[start][:11])]
     columns = {f: f"{column_letter(i)} ({labels[i]})" for i, f in enumerate(FIELDS)}
     for i, raw in numbered(rows, start, rest):
-        row = [clean(c) for c in raw[:11]]
-        if not any(row):
+        raw = raw[:11]
+        raw += [""] * (11 - len(raw))
+        # only the columns a record uses are cleaned; groups and organisations come from the vocabularies
+        row = [clean(raw[j]) if j in USED else "" for j in range(11)]
+        if not any(row) and not any(clean(raw[j]) for j in UNUSED):
             continue
-        row += [""] * (11 - len(row))
         rs = row[4]
         yield Record(
             sur=row[0] or None,
