@@ -363,10 +363,13 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
     """The WHERE clause (without the word) and its parameters, over `recommendations r`."""
     conds: list[str] = []
     params: list = []
+    # with a full-text query, let the (usually short) list of matches drive: '+' keeps SQLite
+    # from scanning the pledge index of every recommendation instead
+    pledge = "+r.is_pledge" if f.text else "r.is_pledge"
     if f.pledges == "exclude":
-        conds.append("r.is_pledge = 0")
+        conds.append(f"{pledge} = 0")
     elif f.pledges == "only":
-        conds.append("r.is_pledge = 1")
+        conds.append(f"{pledge} = 1")
     if f.sur:
         conds.append(_in("r.sur", f.sur, params))
     if f.sur_group:

@@ -154,7 +154,7 @@ def _r_columns(conn: sqlite3.Connection, f: Filters, cats: list[str]) -> tuple[n
         # one category read in index order (response, with pledges left out): a GROUP BY without sorting
         sql = f"SELECT {columns[cats[0]]}, group_concat(r.pk) FROM recommendations r WHERE {where} GROUP BY 1"
         plan = " ".join(str(row[-1]) for row in execute(conn, f"EXPLAIN QUERY PLAN {sql}", params))
-        if "TEMP B-TREE" not in plan:
+        if "TEMP B-TREE" not in plan and "COVERING INDEX" in plan:
             lists = [(NONE if v is None else v, t) for v, t in execute(conn, sql, params)]
             long = _from_lists(lists)
             long.single = True
@@ -331,6 +331,31 @@ def _crosstab(a: _Long, b: _Long, size: int) -> np.ndarray:
     return np.bincount(rep_a * nb + bcode[offs], minlength=na * nb).reshape(na, nb)
 
 
+MMAP_BYTES = 1 << 30  # read-only scans: map the file instead of copying pages into the cache
+
+
+def _start_joined(conn: sqlite3.Connection, cats: list[str]) -> dict[str, Any]:
+    """Start reading the joined categories, each on its own connection and thread (sqlite3 releases the GIL)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    path = row[2] if row else ""
+    if not cats or not path:
+        return {cat: None for cat in cats}
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(cat: str) -> _Long:
+        other = sqlite3.connect(path, timeout=60)
+        try:
+            other.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            return _joined(other, cat, None)
+        finally:
+            other.close()
+
+    pool = ThreadPoolExecutor(max_workers=len(cats))
+    jobs = {cat: pool.submit(read, cat) for cat in cats}
+    pool.shutdown(wait=False)
+    return jobs
+
+
 # --- the tally -------------------------------------------------------------------------------
 
 
@@ -352,7 +377,15 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
     r_cats = [c for c in by if c in ("response", "sur", "action", "session", "cycle", "year")]
     if ("sur-group" in by or "sur-org" in by) and "sur" not in r_cats:
         r_cats.append("sur")
-    matched, r_longs = _r_columns(conn, f, r_cats)
+    joined = [c for c in by if c in ("issue", "level", "rs", "rs-group", "rs-org")]
+    pending = _start_joined(conn, joined)  # read in other threads while this one reads the recommendations
+    try:
+        matched, r_longs = _r_columns(conn, f, r_cats)
+        joined_longs = {cat: job.result() if job is not None else _joined(conn, cat, None) for cat, job in pending.items()}
+    finally:
+        for job in pending.values():
+            if job is not None:
+                job.cancel()
     total = len(matched)
     result = Tally(by=by, total=total)
     if total == 0:
@@ -368,7 +401,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
         elif cat in ("sur-group", "sur-org"):
             long = _map_sur(conn, r_longs["sur"], cat)
         else:
-            long = _joined(conn, cat, None)
+            long = joined_longs[cat]
         longs.append(_restrict(long, mask, matched))
 
     if len(by) == 1:

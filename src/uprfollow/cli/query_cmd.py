@@ -41,25 +41,38 @@ class Sort(str, Enum):
 
 
 _C = "Several values: any of them."
-SurOpt = Annotated[list[str] | None, typer.Option("--sur", help=f"State under review: ISO3 code or name (HTI, Haiti). {_C}", show_default=False)]
-RsOpt = Annotated[list[str] | None, typer.Option("--rs", help=f"Recommending State (any of a joint recommendation's). {_C}", show_default=False)]
-SurGroupOpt = Annotated[list[str] | None, typer.Option("--sur-group", help="Regional group of the SuR: Africa, Asia, EEG, GRULAC, WEOG.", show_default=False)]
-RsGroupOpt = Annotated[list[str] | None, typer.Option("--rs-group", help="Regional group of the RS (also Observer).", show_default=False)]
+SurOpt = Annotated[
+    list[str] | None, typer.Option("--sur", metavar="STATE", help=f"State under review: ISO3 code or name (HTI, Haiti). {_C}", show_default=False)
+]
+RsOpt = Annotated[
+    list[str] | None, typer.Option("--rs", metavar="STATE", help=f"Recommending State (any of a joint recommendation's). {_C}", show_default=False)
+]
+SurGroupOpt = Annotated[
+    list[str] | None, typer.Option("--sur-group", metavar="GROUP", help="Regional group of the SuR: Africa, Asia, EEG, GRULAC, WEOG.", show_default=False)
+]
+RsGroupOpt = Annotated[list[str] | None, typer.Option("--rs-group", metavar="GROUP", help="Regional group of the RS (also Observer).", show_default=False)]
 SurOrgOpt = Annotated[
     list[str] | None,
-    typer.Option("--sur-org", help="Organisation of the SuR: ACS, AL, AU, ASEAN, CIS, Commonwealth, EU, OAS, OEI, OIC, OIF, PIF.", show_default=False),
+    typer.Option(
+        "--sur-org", metavar="ORG", help="Organisation of the SuR: ACS, AL, AU, ASEAN, CIS, Commonwealth, EU, OAS, OEI, OIC, OIF, PIF.", show_default=False
+    ),
 ]
-RsOrgOpt = Annotated[list[str] | None, typer.Option("--rs-org", help="Organisation of the RS.", show_default=False)]
+RsOrgOpt = Annotated[list[str] | None, typer.Option("--rs-org", metavar="ORG", help="Organisation of the RS.", show_default=False)]
 ResponseOpt = Annotated[
-    list[str] | None, typer.Option("--response", help="Response: Accepted, Noted, Pending, Voluntary Pledge (OHCHR words too).", show_default=False)
+    list[str] | None,
+    typer.Option("--response", metavar="RESPONSE", help="Response: Accepted, Noted, Pending, Voluntary Pledge (OHCHR words too).", show_default=False),
 ]
-ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Action category 1-5.", show_default=False)]
-IssueOpt = Annotated[list[str] | None, typer.Option("--issue", help="Issue, as in `upr vocab issues`; several: see --issue-mode.", show_default=False)]
+ActionOpt = Annotated[list[str] | None, typer.Option("--action", metavar="1-5", help="Action category 1-5.", show_default=False)]
+IssueOpt = Annotated[
+    list[str] | None, typer.Option("--issue", metavar="ISSUE", help="Issue, as in `upr vocab issues`; several: see --issue-mode.", show_default=False)
+]
 IssueModeOpt = Annotated[IssueMode, typer.Option("--issue-mode", help="With several --issue: any of them, or all of them.")]
-SessionOpt = Annotated[list[str] | None, typer.Option("--session", help="UPR session number.", show_default=False)]
-CycleOpt = Annotated[list[str] | None, typer.Option("--cycle", help="UPR cycle 1-4.", show_default=False)]
-YearOpt = Annotated[list[str] | None, typer.Option("--year", help="Year of the review.", show_default=False)]
-LevelOpt = Annotated[list[str] | None, typer.Option("--level", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)]
+SessionOpt = Annotated[list[str] | None, typer.Option("--session", metavar="N", help="UPR session number.", show_default=False)]
+CycleOpt = Annotated[list[str] | None, typer.Option("--cycle", metavar="N", help="UPR cycle 1-4.", show_default=False)]
+YearOpt = Annotated[list[str] | None, typer.Option("--year", metavar="YEAR", help="Year of the review.", show_default=False)]
+LevelOpt = Annotated[
+    list[str] | None, typer.Option("--level", metavar="LEVEL", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)
+]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.")]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).")]
 OutputOpt = Annotated[
@@ -76,9 +89,12 @@ def _filters(**kw: Any):
 
 
 def _open(db: Path | None):
+    from ..stats import MMAP_BYTES
     from ..store import open_store
 
-    return open_store(db, readonly=True)
+    store = open_store(db, readonly=True)
+    store.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # these commands only read
+    return store
 
 
 @app.command("search")
@@ -86,6 +102,7 @@ def search_cmd(
     text: Annotated[
         str | None,
         typer.Argument(
+            metavar="TEXT",
             help='Full-text search: words (all must occur; stemmed, so "discriminate" finds "discrimination"), "quoted phrases", '
             "prefix*, AND, OR, NOT (upper case), -word, parentheses.",
             show_default=False,
@@ -108,7 +125,8 @@ def search_cmd(
     pledges: PledgesOpt = Pledges.exclude,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="At most this many rows (table: 100 unless given; other formats: all).", min=0, show_default=False)
+        int | None,
+        typer.Option("--limit", metavar="N", help="At most this many rows (table: 100 unless given; other formats: all).", min=0, show_default=False),
     ] = None,
     format: FormatOpt = DataFormat.table,
     output: OutputOpt = None,
@@ -155,7 +173,7 @@ def search_cmd(
             if not shown:
                 err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
                 return
-            total = query.count(store.conn, f) if limit is None and len(shown) == cap else len(shown)
+            total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown)
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
@@ -173,12 +191,14 @@ def stats_cmd(
         list[str],
         typer.Option(
             "--by",
+            metavar="CATEGORY",
             help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level.",
             show_default=False,
         ),
     ],
     text: Annotated[
-        str | None, typer.Option("--text", help="Count only recommendations matching this full-text search (as upr search TEXT).", show_default=False)
+        str | None,
+        typer.Option("--text", metavar="TEXT", help="Count only recommendations matching this full-text search (as upr search TEXT).", show_default=False),
     ] = None,
     sur: SurOpt = None,
     rs: RsOpt = None,
@@ -195,7 +215,7 @@ def stats_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
-    top: Annotated[int | None, typer.Option("--top", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
+    top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
     sort: Annotated[
         Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.")
     ] = Sort.auto,
@@ -362,10 +382,10 @@ def _search_table(rows: list[dict]) -> None:
         ("SuR", {"no_wrap": True}),
         ("Session", {"justify": "right"}),
         ("Recommendation", {"ratio": 6}),
-        ("RS", {"ratio": 1}),
+        ("RS", {"min_width": 5}),
         ("Response", {}),
         ("Action", {"justify": "right"}),
-        ("Issues", {"ratio": 2}),
+        ("Issues", {"ratio": 2, "min_width": 14}),
     ):
         table.add_column(name, **kw)
     for r in rows:
@@ -373,7 +393,7 @@ def _search_table(rows: list[dict]) -> None:
             r["sur"],
             "" if r["session"] is None else str(r["session"]),
             r["text"],
-            r["rs_names"] or "",
+            r["rs"] or "",
             r["response"] or "",
             "" if r["action"] is None else str(r["action"]),
             r["issues"] or "",
@@ -381,7 +401,7 @@ def _search_table(rows: list[dict]) -> None:
     _console().print(table)
 
 
-def _bar(value: int, biggest: int, width: int = 30) -> str:
+def _bar(value: int, biggest: int, width: int = 24) -> str:
     if biggest <= 0 or value <= 0:
         return ""
     eighths = round(8 * width * value / biggest)
@@ -402,11 +422,11 @@ def _stats_table(t) -> None:
         level = t.by[0] == "level"
         if level:
             table.add_column("% of assessed", justify="right")
-        table.add_column("")
+        table.add_column("", no_wrap=True, overflow="crop", min_width=10)
         biggest = max((r["count"] for r in t.rows if r[t.by[0].replace("-", "_")] != TRIGGERED), default=0)
         for r in t.rows:
             v = r[t.by[0].replace("-", "_")]
-            cells = [t.label(0, v), f"{r['count']:,}", f"{r['percent']:.1f}"]
+            cells = [t.label(0, v), f"{r['count']:,}", f"{100 * r['count'] / t.total:.1f}"]
             if level:
                 p = r.get("percent_of_assessed")
                 cells.append("" if p is None else f"{p:.1f}")
