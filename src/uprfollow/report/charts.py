@@ -61,16 +61,19 @@ def stacked_bars(rows: list[tuple[str, Summary]], label: Callable[[str], str], n
     """One 100% bar per row (a response, an action category), split by level, with a legend."""
     width, left, right, row, bar = 640.0, 150.0, 44.0, 26.0, 18.0
     span = width - left - right
-    legend_h = 22.0
     body: list[str] = []
-    # legend: a swatch and a word per level, laid out left to right
-    x = left
+    # legend: a swatch and a word per level, left to right, wrapping to a new line when the words are long
+    x, y = left, 2.0
     for lv in ALL_LEVELS:
-        stroke = ' stroke="#999" stroke-width="0.8"' if lv == "not_assessed" else ""
-        body.append(f'<rect x="{_fmt(x)}" y="2" width="10" height="10" fill="{COLOURS[lv]}"{stroke} />')
         text = label(lv)
-        body.append(f'<text x="{_fmt(x + 14)}" y="11" font-size="9.5" fill="#222">{escape(text)}</text>')
-        x += 14 + 5.2 * len(text) + 12
+        w = 14 + 5.4 * len(text) + 12
+        if x + w > width and x > left:
+            x, y = left, y + 14
+        stroke = ' stroke="#999" stroke-width="0.8"' if lv == "not_assessed" else ""
+        body.append(f'<rect x="{_fmt(x)}" y="{_fmt(y)}" width="10" height="10" fill="{COLOURS[lv]}"{stroke} />')
+        body.append(f'<text x="{_fmt(x + 14)}" y="{_fmt(y + 9)}" font-size="9.5" fill="#222">{escape(text)}</text>')
+        x += w
+    legend_h = y + 20
     for i, (name, s) in enumerate(rows):
         y = legend_h + i * row
         body.append(f'<text x="{_fmt(left - 8)}" y="{_fmt(y + bar * 0.72)}" text-anchor="end" fill="#222">{escape(name)}</text>')
