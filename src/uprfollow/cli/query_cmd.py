@@ -181,7 +181,7 @@ def search_cmd(
                 err(f"{total:,} recommendation{'s' if total != 1 else ''}")
             return
         n = _export(rows, format, output, sheet="recommendations")
-        if n == 0:
+        if n == 0 and format != DataFormat.json:  # JSON says it with []
             err("no recommendations match")
 
 
@@ -272,7 +272,7 @@ def stats_cmd(
         _stats_table(t)
         return
     _export(iter(t.rows), format, output, sheet="stats")
-    if t.total == 0:
+    if t.total == 0 and format != DataFormat.json:
         err("no recommendations match")
 
 
