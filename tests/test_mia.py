@@ -311,3 +311,35 @@ def test_sample_notice_detected_from_fictional_marker(small_store):
         assert d.sample
         assert "This digest was produced from fictional sample data" in render_html(d, "en")
         assert not build_digest(store, "HTI", sample=False).sample
+
+
+# --- through `upr sheet` / `upr ingest` (the follow-up commands), compared with `upr status` ---------------------------
+
+
+def test_digest_after_real_ingest_matches_upr_status(export_store, tmp_path, runner):
+    import json
+
+    from followup_fixtures import build_scenario
+
+    (tmp_path / "scene").mkdir()
+    scene = build_scenario(export_store, tmp_path / "scene")
+    status = runner.invoke(app, ["status", "HTI", "--format", "json", "--db", str(scene.db)])
+    assert status.exit_code == 0, status.output
+    rows = json.loads(status.stdout)
+    out = tmp_path / "hti.html"
+    result = runner.invoke(app, ["mia", "HTI", "-f", "html", "-o", str(out), "--db", str(scene.db)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    from uprfollow.report import build_digest
+
+    with open_store(scene.db, readonly=True) as store:
+        d = build_digest(store, "HTI")
+    levels = {lv: sum(1 for r in rows if r["level"] == lv) for lv in ("fully", "partially", "not", "no_data", "not_assessed")}
+    assert {lv: d.summary.counts[lv] for lv in levels} == levels
+    assert d.summary.disputed == sum(1 for r in rows if r["disputed"])
+    assert html.count("⚠ Disputed") == d.summary.disputed
+    assert len(d.sources) == 4
+    for src in d.sources:
+        assert f"<td>{src.name}</td>" in html.replace("&#39;", "'")
+    for lv, n in levels.items():
+        assert re.search(rf"level-{lv}\" aria-hidden=\"true\"></span>[^<]+</th>\s*<td class=\"num\">{n}</td>", html), lv

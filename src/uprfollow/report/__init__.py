@@ -53,9 +53,16 @@ def write_digest(
     sample: bool | None = None,
 ) -> Path:
     """Build, render and write one State's digest; returns the path written (default name: see `output_name`)."""
+    from ..paths import safe_name, safe_output_path
+
     d = build_digest(store, state, session=session, cycle=cycle, sample=sample)
+    if out is not None:
+        path = safe_output_path(out, force=True)  # never through a symbolic link; an existing digest is replaced
+    else:
+        folder = out_dir or Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = safe_output_path(safe_name(digest_name(d, lang, fmt), what="file name"), base=folder, force=True)
     data = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir)
-    path = out if out is not None else (out_dir or Path(".")) / digest_name(d, lang, fmt)
     write_atomic(path, data)
     return path
 
