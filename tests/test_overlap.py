@@ -44,8 +44,8 @@ def scene(tmp_path):
     return {
         "db": db,
         "ids": ids,
-        "import_a": upr_info_csv(tmp_path / "a.csv", 3000, seed=4, tag="a"),
-        "import_b": upr_info_csv(tmp_path / "b.csv", 1000, seed=5, tag="b"),
+        "import_a": upr_info_csv(tmp_path / "a.csv", 3000, seed=4, tag="a", sur="Norway"),
+        "import_b": upr_info_csv(tmp_path / "b.csv", 1000, seed=5, tag="b", sur="Kenya"),
         "newer": filled_sheet_csv(tmp_path / "newer.csv", ids, seed=2, comment="second round"),
         "backup": tmp_path / "backup.db",
         "digest": tmp_path / "MIA-HTI.html",
@@ -171,3 +171,21 @@ def test_writer_gives_up_cleanly_after_the_busy_timeout(scene):
     assert "the store stayed locked by another upr process for too long" in err
     assert "UPR_BUSY_TIMEOUT" in err and "Traceback" not in err
     assert sqlite3.connect(db).execute("SELECT count(*) FROM recommendations").fetchone()[0] == before
+
+
+@pytest.mark.xfail(strict=False, reason="iri.statuses (upr status) runs several queries outside one read transaction: when an import "
+                                        "for the same State commits between them, `out[r[0]]` raises KeyError (a traceback). Read "
+                                        "inside one transaction (BEGIN ... COMMIT gives a WAL snapshot); racy, so not strict")
+def test_query_during_an_import_to_the_same_state(scene):
+    db = scene["db"]
+    more = upr_info_csv(scene["tmp"] / "more-hti.csv", 3000, seed=12, tag="more", sur="Haiti")
+    writer = start(["import", str(more)], db, UPR_QUIET="1")
+    failures = []
+    while writer.poll() is None:
+        p = start(["status", "HTI", "--format", "json"], db)
+        out, err = p.communicate(timeout=60)
+        if p.returncode != 0:
+            failures.append(err.strip().splitlines()[-1])
+    writer.communicate()
+    assert writer.returncode == 0
+    assert not failures, failures
