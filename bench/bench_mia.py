@@ -16,6 +16,7 @@ Run: `python bench/bench_mia.py [--quick]`; `run(quick)` returns the rows for be
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -49,13 +50,20 @@ def _upr() -> str:
     return str(exe) if exe.exists() else "upr"
 
 
-def _time(cmd: list[str], repeat: int, env: dict | None = None) -> float:
-    times = []
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _time(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds (the CPU figure is what an idle machine would take on one core)."""
+    times, cpus = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        c, t = _cpu(), time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        cpus.append(_cpu() - c)
+    return statistics.median(times), statistics.median(cpus)
 
 
 def hti_store() -> tuple[Path, str]:
@@ -113,35 +121,40 @@ def run(quick: bool = False) -> list[dict]:
 
     db, kind = hti_store()
     pdf = work / "MIA-HTI.pdf"
-    digest = _time([_upr(), "mia", "HTI", "--db", str(db), "-o", str(pdf)], repeat, env)
-    plain = _time([sys.executable, "-c", PLAIN_SCRIPT, str(db), "HTI", str(work / "plain.pdf")], repeat, env)
+    digest, digest_cpu = _time([_upr(), "mia", "HTI", "--db", str(db), "-o", str(pdf)], repeat, env)
+    plain, plain_cpu = _time([sys.executable, "-c", PLAIN_SCRIPT, str(db), "HTI", str(work / "plain.pdf")], repeat, env)
     rows.append({"name": f"upr mia HTI ({kind} data, 136 recs, 4 stakeholders; whole process)", "seconds": round(digest, 2),
                  "baseline_name": "plain WeasyPrint one-table page, same rows (whole process)", "baseline_seconds": round(plain, 2),
-                 "ratio": round(digest / plain, 2), "size": f"{pdf.stat().st_size:,} bytes PDF"})
+                 "ratio": round(digest / plain, 2), "size": f"{pdf.stat().st_size:,} bytes PDF",
+                 "cpu_seconds": round(digest_cpu, 2), "baseline_cpu_seconds": round(plain_cpu, 2), "load": os.getloadavg()[0]})
 
-    states = 24 if quick else 193
+    states = int(os.environ.get("BENCH_MIA_STATES", 24 if quick else 193))
     big = all_store(states)
-    one = _time([_upr(), "mia", "AFG", "--db", str(big), "-o", str(work / "one.pdf")], 1, env)
+    one, one_cpu = _time([_upr(), "mia", "AFG", "--db", str(big), "-o", str(work / "one.pdf")], 1, env)
     from uprfollow.report.batch import default_workers
 
     cores = default_workers()
-    t = time.perf_counter()
+    c, t = _cpu(), time.perf_counter()
     result = subprocess.run([_upr(), "mia", "--all", "--db", str(big), "--out-dir", str(work / "all")], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     batch = time.perf_counter() - t
+    batch_cpu = _cpu() - c
     written = len(result.stdout.splitlines())
     ideal = one * states / cores
     rows.append({"name": f"upr mia --all ({states} States x 150 recs x 3 stakeholders, {cores} cores; {written} written, exit {result.returncode})",
                  "seconds": round(batch, 1), "baseline_name": f"one State's whole process x {states} / {cores} cores",
                  "baseline_seconds": round(ideal, 1), "ratio": round(batch / ideal, 2),
-                 "size": f"{sum(p.stat().st_size for p in (work / 'all').glob('*.pdf')):,} bytes of PDF"})
+                 "size": f"{sum(p.stat().st_size for p in (work / 'all').glob('*.pdf')):,} bytes of PDF",
+                 "cpu_seconds": round(batch_cpu, 1), "idle_estimate_seconds": round(batch_cpu / cores, 1),
+                 "one_state_cpu_seconds": round(one_cpu, 2), "load": os.getloadavg()[0]})
     return rows
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     for r in run(quick):
-        print(f"{r['name']}: {r['seconds']} s  |  {r['baseline_name']}: {r['baseline_seconds']} s  |  ratio {r['ratio']}  |  {r['size']}")
+        extra = {k: v for k, v in r.items() if k not in ("name", "seconds", "baseline_name", "baseline_seconds", "ratio", "size")}
+        print(f"{r['name']}: {r['seconds']} s  |  {r['baseline_name']}: {r['baseline_seconds']} s  |  ratio {r['ratio']}  |  {r['size']}  |  {extra}")
 
 
 if __name__ == "__main__":

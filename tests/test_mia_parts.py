@@ -1,0 +1,88 @@
+"""The digest's small parts: number and date formats per language, the word tables, charts, CSS strings, file modes."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from uprfollow.iri import ALL_LEVELS, Summary
+from uprfollow.report import i18n
+from uprfollow.report.charts import level_bars, stacked_bars
+from uprfollow.report.render import css_string
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "decimals", "expected"),
+    [
+        ("en", 1234567, 0, "1,234,567"),
+        ("fr", 1234567, 0, "1\u202f234\u202f567"),
+        ("es", 1234567, 0, "1.234.567"),
+        ("es", 1234, 0, "1234"),          # CLDR: no grouping below 10,000 in Spanish
+        ("es", 12345, 0, "12.345"),
+        ("en", 0.75, 2, "0.75"),
+        ("fr", 0.75, 2, "0,75"),
+        ("es", 0.5, 2, "0,50"),
+        ("en", 136, 0, "136"),
+        ("en", -1500, 0, "-1,500"),
+    ],
+)
+def test_format_number(lang, value, decimals, expected):
+    assert i18n.format_number(value, lang, decimals) == expected
+
+
+def test_percent_and_dates():
+    assert i18n.format_percent(0.4, "en") == "40%"
+    assert i18n.format_percent(0.4, "fr") == "40\u00a0%"
+    assert i18n.format_percent(0.4, "es") == "40\u00a0%"
+    assert i18n.format_date("2013-11-04", "en") == "4 November 2013"
+    assert i18n.format_date("2013-11-04T10:00:00+00:00", "fr") == "4 novembre 2013"
+    assert i18n.format_date("2014-08-01", "fr") == "1er août 2014"
+    assert i18n.format_date("2013-11-04", "es") == "4 de noviembre de 2013"
+    assert i18n.format_date("sometime", "en") == "sometime"
+    assert i18n.format_date(None, "en") == ""
+    assert i18n.join_list(["France", "Chile", "Spain"], "fr") == "France, Chile et Spain"
+    assert i18n.ordinal(1, "fr") == "1re" and i18n.ordinal(12, "fr") == "12e" and i18n.ordinal(12, "en") == "12"
+
+
+def test_every_word_in_three_languages_with_the_same_placeholders():
+    assert i18n.check_complete() == []
+    for key, texts in i18n.WORDS.items():
+        names = {lang: set(re.findall(r"{(\w+)}", text)) for lang, text in texts.items()}
+        assert names["en"] - {"session"} <= names["fr"] | {"session"} and names["es"] == names["en"], key
+    for lv in ALL_LEVELS:
+        assert f"level_{lv}" in i18n.WORDS
+    with pytest.raises(ValueError, match="unknown language"):
+        i18n.translator("de")
+
+
+def test_charts_are_escaped_svg_with_a_title():
+    s = Summary(total=10, counts={"fully": 4, "partially": 3, "not": 1, "no_data": 1, "not_assessed": 1}, disputed=2)
+    svg = level_bars(s, lambda lv: f"<{lv}>", lambda n, sh: f"{n} ({sh:.0%})", 'alt "text" <b>')
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert '<title>alt "text" &lt;b&gt;</title>' in svg
+    assert "&lt;fully&gt;" in svg and "<fully>" not in svg
+    assert "4 (40%)" in svg
+    svg2 = stacked_bars([("Accepted & co", s)], str, str, "t")
+    assert "Accepted &amp; co" in svg2
+    assert level_bars(s, str, lambda n, sh: str(n), "t") == level_bars(s, str, lambda n, sh: str(n), "t")  # deterministic
+
+
+def test_css_string_cannot_break_out():
+    assert css_string('Page "x"') == '"Page \\22 x\\22 "'  # the space after a CSS escape ends it
+    assert "</style>" not in css_string("</style><script>")
+    assert css_string("plain words") == '"plain words"'
+
+
+def test_written_digest_is_readable_by_others(tmp_path):
+    from uprfollow.report import write_atomic
+
+    path = tmp_path / "d.html"
+    old = os.umask(0o022)
+    try:
+        write_atomic(path, b"x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["d.html"]
