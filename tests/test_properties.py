@@ -1,9 +1,10 @@
 """Property-based tests (hypothesis) for the parsers and normalisers.
 
 Whatever the input, a normaliser returns a value of its documented kind or raises its
-documented error (ValueError for the vocab parsers), and the importer either imports a
-file or refuses it with an InputError: never another exception (a traceback for the
-user), never a partial write.
+documented error (ValueError for the vocab parsers), and the importer (random CSV rows and
+bytes) and the ingester (random response sheets) either store a file or refuse it with a
+message (InputError): never another exception (a traceback for the user), never a
+partial write.
 """
 
 from __future__ import annotations
@@ -246,3 +247,66 @@ def test_importer_on_random_bytes(prop_store, data, with_header):
     if with_header:
         data = ",".join(HEADER).encode() + b"\n" + data
     _import_or_refuse(prop_store, data)
+
+
+# --- ingest on random response sheets ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ingest_store():
+    """A store with 30 recommendations to Haiti; each example copies it."""
+    from hostile.make_corpus import upr_info_csv
+
+    from uprfollow.importer import import_files
+    from uprfollow.store import open_store
+
+    with tempfile.TemporaryDirectory() as d:
+        db = Path(d) / "ingest.db"
+        with open_store(db) as store:
+            import_files(store, [upr_info_csv(Path(d) / "hti.csv", 30, seed=7, tag="p", sur="Haiti")])
+            ids = [r[0] for r in store.conn.execute("SELECT id FROM recommendations")]
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        yield db, ids
+
+
+def _assessment_state(db: Path) -> tuple:
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("assessments", "ingests", "stakeholders"))
+    finally:
+        conn.close()
+
+
+sheet_cell = st.one_of(
+    st.sampled_from(["Fully implemented", "partially", "Not implemented", "No data", "mise en œuvre partielle", "Completed", "",
+                     "=1+1", "maybe", "HTI-00-000000000000"]),
+    st.text(alphabet=st.characters(codec="utf-8", blacklist_characters="\x00"), max_size=25),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.booleans(), sheet_cell, sheet_cell), max_size=12),
+       st.sampled_from([["ID", "Level of implementation", "Comment"], ["Recommendation", "Status", "Notes"], ["a", "b", "c"]]))
+def test_ingest_on_random_sheets(ingest_store, tmp_path_factory, rows, header):
+    from uprfollow.errors import UprError
+    from uprfollow.ingest import ingest_files
+    from uprfollow.store import open_store
+
+    base, ids = ingest_store
+    folder = tmp_path_factory.mktemp("ingest-prop")
+    db = folder / "copy.db"
+    db.write_bytes(base.read_bytes())
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header] + [[ids[i % len(ids)] if use_id else a, a, b] for i, (use_id, a, b) in enumerate(rows)])
+    sheet = folder / "sheet.csv"
+    sheet.write_text(buf.getvalue(), encoding="utf-8")
+    before = _assessment_state(db)
+    with open_store(db) as store:
+        try:
+            result = ingest_files(store, [sheet], stakeholder="Random NGO", type="ngo", sur="HTI")
+        except UprError as e:  # InputError for bad rows, UsageError for bad options: a message, never a traceback
+            assert e.message
+            assert _assessment_state(db) == before, "a refused sheet changed the store"
+            return
+    after = _assessment_state(db)
+    added = sum(r.added for r in result.reports)
+    assert after[0] == before[0] + added
