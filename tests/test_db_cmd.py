@@ -292,3 +292,37 @@ def test_env_quiet(runner, tmp_path, monkeypatch):
     result = runner.invoke(app, ["import", str(src)])
     assert result.exit_code == 0 and result.output == ""
     assert os.environ["UPR_QUIET"] == "1"
+
+
+def test_check_follow_up_tables(runner, store_with_rows, tmp_path):
+    """Assessments of a deleted recommendation, a level and a stakeholder type outside the vocabulary."""
+    from hostile.make_corpus import filled_sheet_csv
+
+    conn = sqlite3.connect(store_with_rows)
+    ids = [r[0] for r in conn.execute("SELECT id FROM recommendations WHERE sur = 'HTI'")]
+    sur = "HTI"
+    if not ids:
+        sur, = conn.execute("SELECT sur FROM recommendations LIMIT 1").fetchone()
+        ids = [r[0] for r in conn.execute("SELECT id FROM recommendations WHERE sur = ?", (sur,))]
+    conn.close()
+    sheet = filled_sheet_csv(tmp_path / "sheet.csv", ids, seed=4)
+    result = runner.invoke(app, ["ingest", str(sheet), "--stakeholder", "Some NGO", "--type", "ngo", "--sur", sur])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["db", "check"]).exit_code == 0
+    conn = sqlite3.connect(store_with_rows)
+    conn.execute("PRAGMA ignore_check_constraints = ON")
+    gone_pk = conn.execute("SELECT pk FROM recommendations WHERE id = ?", (ids[0],)).fetchone()[0]
+    conn.execute("DELETE FROM recommendations WHERE pk = ?", (gone_pk,))  # foreign keys are off in a plain connection
+    aid = conn.execute("SELECT id FROM assessments WHERE rec_pk != ? LIMIT 1", (gone_pk,)).fetchone()[0]
+    conn.execute("UPDATE assessments SET level = 'done' WHERE id = ?", (aid,))
+    conn.execute("UPDATE stakeholders SET type = 'company'")
+    conn.commit()
+    conn.close()
+    result = runner.invoke(app, ["db", "check", "--format", "json"])
+    assert result.exit_code == 1
+    findings = json.loads(result.stdout)["findings"]
+    text = "\n".join(f"{f['check']} {f['table']} {f['rowid']} {f['message']}" for f in findings)
+    assert "foreign_key assessments" in text and f"rec_pk = {gone_pk} points at no row of recommendations" in text
+    assert "foreign_key recommending_states" in text
+    assert f"vocabulary assessments {aid} level 'done' is not a level" in text
+    assert "vocabulary stakeholders 1 type 'company' is not a stakeholder type" in text
