@@ -173,9 +173,6 @@ def test_writer_gives_up_cleanly_after_the_busy_timeout(scene):
     assert sqlite3.connect(db).execute("SELECT count(*) FROM recommendations").fetchone()[0] == before
 
 
-@pytest.mark.xfail(strict=False, reason="iri.statuses (upr status) runs several queries outside one read transaction: when an import "
-                                        "for the same State commits between them, `out[r[0]]` raises KeyError (a traceback). Read "
-                                        "inside one transaction (BEGIN ... COMMIT gives a WAL snapshot); racy, so not strict")
 def test_query_during_an_import_to_the_same_state(scene):
     db = scene["db"]
     more = upr_info_csv(scene["tmp"] / "more-hti.csv", 3000, seed=12, tag="more", sur="Haiti")

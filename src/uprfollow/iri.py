@@ -105,7 +105,15 @@ def statuses(
     cycle: int | None = None,
     include_pledges: bool = False,
 ) -> list[RecStatus]:
-    """Every recommendation a State received (one session or cycle), with its current voices."""
+    """Every recommendation a State received (one session or cycle), with its current voices.
+
+    All queries run in one read transaction, so a write committed meanwhile is seen whole or not at all.
+    """
+    with store.read():
+        return _statuses(store, sur, session=session, cycle=cycle, include_pledges=include_pledges)
+
+
+def _statuses(store: Store, sur: str, *, session: int | None, cycle: int | None, include_pledges: bool) -> list[RecStatus]:
     where = ["r.sur = ?"]
     params: list = [sur]
     if session is not None:
