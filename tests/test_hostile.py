@@ -223,11 +223,16 @@ def assessed_store(tmp_path) -> Path:
 WRITERS = {
     "sheet": lambda out: ["sheet", "HTI", "-o", str(out)],
     "mia": lambda out: ["mia", "HTI", "-o", str(out), "--format", "html"],
+    "stats -o": lambda out: ["stats", "--by", "level", "--sur", "HTI", "--format", "csv", "-o", str(out)],
+    "stats --chart": lambda out: ["stats", "--by", "level", "--sur", "HTI", "--chart", str(out)],
+    "search -o": lambda out: ["search", "--sur", "HTI", "--format", "csv", "-o", str(out)],
 }
-SUFFIX = {"sheet": ".xlsx", "mia": ".html"}
+SUFFIX = {"sheet": ".xlsx", "mia": ".html", "stats -o": ".csv", "stats --chart": ".svg", "search -o": ".csv"}
+QUERY_TODO = pytest.mark.xfail(strict=True, reason="upr search/stats write -o and --chart with open()/write_text, which follow a "
+                                                   "symbolic link and overwrite its target; use paths.safe_output_path()")
 
 
-@pytest.mark.parametrize("command", sorted(WRITERS))
+@pytest.mark.parametrize("command", ["sheet", "mia", *(pytest.param(c, marks=QUERY_TODO) for c in ("stats -o", "stats --chart", "search -o"))])
 def test_output_link_never_writes_through(command, assessed_store, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -241,7 +246,8 @@ SHEET_TODO = pytest.mark.xfail(strict=True, reason="upr sheet replaces a symboli
                                                    "file without --force); it should call paths.safe_output_path() and refuse with exit 1")
 
 
-@pytest.mark.parametrize("command", [pytest.param("sheet", marks=SHEET_TODO), "mia"])
+@pytest.mark.parametrize("command", [pytest.param("sheet", marks=SHEET_TODO), "mia",
+                                     *(pytest.param(c, marks=QUERY_TODO) for c in ("stats -o", "stats --chart", "search -o"))])
 def test_output_link_is_refused(command, assessed_store, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
