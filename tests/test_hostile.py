@@ -174,6 +174,28 @@ def test_safe_output_path_refuses_escape_and_links(tmp_path):
     assert victim.read_text() == "precious"
 
 
+def test_open_new_file_never_follows_a_link(tmp_path):
+    from uprfollow.paths import open_new_file
+
+    target = tmp_path / "new.bin"
+    with open_new_file(target) as f:
+        f.write(b"data")
+    assert target.read_bytes() == b"data"
+    with pytest.raises(UnsafeOutputPath, match="already exists"):
+        open_new_file(target)
+    with open_new_file(target, force=True) as f:
+        f.write(b"again")
+    assert target.read_bytes() == b"again"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "link.bin"
+    link.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(UnsafeOutputPath):
+            open_new_file(link, force=force)
+    assert victim.read_text() == "precious"
+
+
 def test_backup_refuses_symlink_output(runner, seeded, tmp_path):
     db = tmp_path / "upr.db"
     db.write_bytes(seeded.read_bytes())

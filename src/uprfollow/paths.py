@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import IO, Any
 
 from .errors import UprError
 
@@ -95,7 +96,7 @@ def safe_output_path(path: str | os.PathLike[str], *, base: str | os.PathLike[st
     return p
 
 
-def open_new_file(path: Path, mode: str = "wb", *, force: bool = False):
+def open_new_file(path: Path, mode: str = "wb", *, force: bool = False) -> IO[Any]:
     """Open `path` for writing without following a symbolic link at its last component (O_NOFOLLOW).
 
     Use after `safe_output_path()` to close the window between the check and the write.

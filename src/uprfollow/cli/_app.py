@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -82,7 +82,7 @@ def log(message: str) -> None:
         pass
 
 
-def _open_log(path: Path):
+def _open_log(path: Path) -> TextIO:
     """The log file opened for appending, never through a symbolic link."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     return os.fdopen(fd, "a", encoding="utf-8")
