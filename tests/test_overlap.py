@@ -174,6 +174,7 @@ def test_writer_gives_up_cleanly_after_the_busy_timeout(scene):
 
 
 def test_query_during_an_import_to_the_same_state(scene):
+    """upr status reads one snapshot: an import for the same State committing mid-query cannot tear it (it used to: KeyError)."""
     db = scene["db"]
     more = upr_info_csv(scene["tmp"] / "more-hti.csv", 3000, seed=12, tag="more", sur="Haiti")
     writer = start(["import", str(more)], db, UPR_QUIET="1")
