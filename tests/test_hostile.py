@@ -52,37 +52,49 @@ def store_hash(db: Path) -> str:
     return h.hexdigest()
 
 
+def _vm_hwm_mb(pid: int) -> float:
+    """The peak RSS so far of a running process (VmHWM), in MB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 def run_measured(args: list[str], db: Path, timeout: float = 120) -> tuple[int, str, str, float, float]:
-    """Like run_upr, but the peak RSS is exactly this child's (os.wait4)."""
+    """Run upr in a child process: (exit code, stdout, stderr, seconds, peak RSS in MB of that child).
+
+    The peak is sampled from /proc every 10 ms. wait4's ru_maxrss would be wrong here: a child
+    started with vfork/fork carries the test process's own peak RSS (hundreds of MB late in a run).
+    """
+    import threading
+
     env = {**os.environ, "UPR_DB": str(db)}
     env.pop("UPR_DEBUG", None)
     start = time.monotonic()
-    with open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen([*UPR, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=devnull, env=env)
-        # read both pipes without deadlock: small outputs are expected, but drain them in threads anyway
-        import threading
+    proc = subprocess.Popen([*UPR, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    chunks: dict[str, bytes] = {}
 
-        chunks: dict[str, bytes] = {}
+    def drain(name: str, stream) -> None:
+        chunks[name] = stream.read()
 
-        def drain(name: str, stream) -> None:
-            chunks[name] = stream.read()
-
-        threads = [threading.Thread(target=drain, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
-        for t in threads:
-            t.start()
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"upr {' '.join(args)} took more than {timeout} s")
-            time.sleep(0.02)
-        for t in threads:
-            t.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, chunks["out"].decode(), chunks["err"].decode(), time.monotonic() - start, usage.ru_maxrss / 1024
+    threads = [threading.Thread(target=drain, args=(n, st)) for n, st in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _vm_hwm_mb(proc.pid))
+        if time.monotonic() - start > timeout:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"upr {' '.join(args)} took more than {timeout} s")
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    return proc.returncode, chunks["out"].decode(), chunks["err"].decode(), time.monotonic() - start, peak
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
