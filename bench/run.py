@@ -54,6 +54,7 @@ class ModuleRun:
     peak_rss_mb: float | None = None
     results: list[dict] = field(default_factory=list)
     error: str = ""
+    quick: bool = False
 
 
 def run_module(name: str, *, quick: bool, timeout: float) -> ModuleRun:
@@ -157,7 +158,7 @@ def peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, 
 
 def stats_memory(quick: bool) -> ModuleRun:
     """Peak RSS of `upr stats` on bench_query's synthetic store, beside pandas doing the same cross-tab."""
-    m = ModuleRun("peak memory of upr stats (bench/run.py)")
+    m = ModuleRun("peak memory of upr stats (bench/run.py)", quick=quick)
     start = time.perf_counter()
     try:
         sys.path.insert(0, str(BENCH))
@@ -204,12 +205,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(runs: list[ModuleRun], info: dict[str, str], *, quick: bool, started: str, total: float, load_end: str) -> str:
+def render(runs: list[ModuleRun], info: dict[str, str], *, command: str, started: str, total: float, load_end: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Produced by `make bench` (`.venv/bin/python bench/run.py{' --quick' if quick else ''}`) on {started}, in {total / 60:.1f} min."
-        + (" **Quick run**: smaller data and fewer repeats; run `make bench` for the full figures." if quick else ""),
+        f"Produced by `{command}` on {started}, in {total / 60:.1f} min."
+        + (" Modules marked *quick* in the last table ran with smaller data and fewer repeats; `make bench` runs them all in full."
+           if any(m.quick for m in runs) else ""),
         "Every figure is a whole process (Python start-up included) next to its baseline, measured in the same run on the",
         "same machine; ratio = upr / baseline (below 1: upr is faster; for the memory row, a ratio of peak memory).",
         "",
@@ -242,11 +244,12 @@ def render(runs: list[ModuleRun], info: dict[str, str], *, quick: bool, started:
         "",
         "## Benchmark modules",
         "",
-        "| module | status | figures | run time (s) | peak RSS of the module and its children (MB) |",
-        "|---|---|---:|---:|---:|",
+        "| module | mode | status | figures | run time (s) | peak RSS of the module and its children (MB) |",
+        "|---|---|---|---:|---:|---:|",
     ]
     for m in runs:
-        lines.append(f"| {m.name} | {m.status} | {len(m.results)} | {m.seconds:,.1f} | {_num(m.peak_rss_mb, ',.0f')} |")
+        mode = "quick" if m.quick else "full"
+        lines.append(f"| {m.name} | {mode} | {m.status} | {len(m.results)} | {m.seconds:,.1f} | {_num(m.peak_rss_mb, ',.0f')} |")
     problems = [m for m in runs if m.status != "ok"]
     if problems:
         lines += ["", "## Missing or failed", ""]
@@ -261,6 +264,7 @@ def render(runs: list[ModuleRun], info: dict[str, str], *, quick: bool, started:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run every bench/bench_*.py and write bench/RESULTS.md.")
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer repeats")
+    parser.add_argument("--full", action="append", default=[], help="with --quick: run this module in full anyway (e.g. --full import); repeatable")
     parser.add_argument("--only", action="append", default=[], help="run only this module (import, bench_query, ...); repeatable")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md", help="where to write the table (default: bench/RESULTS.md)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per module (default: 3600)")
@@ -275,16 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     runs: list[ModuleRun] = []
+    full = {n if n.startswith("bench_") else f"bench_{n}" for n in args.full}
     for name in names:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
-        m = run_module(name, quick=args.quick, timeout=args.timeout)
+        m = run_module(name, quick=args.quick and name not in full, timeout=args.timeout)
+        m.quick = args.quick and name not in full
         print(f"[bench] {name}: {m.status} ({len(m.results)} figures, {m.seconds:.1f} s)", file=sys.stderr, flush=True)
         runs.append(m)
     if not args.only or "bench_query" in names:
         print("[bench] peak memory of upr stats ...", file=sys.stderr, flush=True)
-        runs.append(stats_memory(args.quick))
+        runs.append(stats_memory(args.quick and "bench_query" not in full))
     load_end = " / ".join(_read_proc("/proc/loadavg").split()[:3]) or "?"
-    text = render(runs, info, quick=args.quick, started=started, total=time.perf_counter() - t0, load_end=load_end)
+    command = "make bench" if not argv and len(sys.argv) == 1 else "bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = render(runs, info, command=command, started=started, total=time.perf_counter() - t0, load_end=load_end)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps([m.__dict__ for m in runs], indent=2, default=str), encoding="utf-8")
     tmp = args.output.with_name(f".{args.output.name}.tmp")
