@@ -161,7 +161,8 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
         if not stream:
             text, enc = decode(data, encoding)
     except (UnicodeDecodeError, LookupError) as e:
-        raise InputError(f"{path}: cannot decode the file as {encoding}: {e}", hint="try another --encoding") from None
+        what = f"as {encoding}" if encoding else "as text"
+            raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
     has_nul = b"\x00" in data if stream else "\x00" in text
     if has_nul:
         raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -170,9 +171,9 @@ def action_level(value: str | float | int | None) -> int | None:
         return None
     try:
         f = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"not a number: {value!r}") from None
-    if f != int(f) or int(f) not in action_categories():
+    if not math.isfinite(f) or f != int(f) or int(f) not in action_categories():
         raise ValueError(f"not an action category 1-5: {value!r}")
     return int(f)
 
@@ -210,12 +211,17 @@ def session_number(value: str | float | int | None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, (int, float)):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:
+            raise ValueError(f"not a session number: {value!r}") from None
     else:
         m = re.fullmatch(r"\s*-?\s*(?:session\s*)?(\d+(?:\.0+)?)\s*(?:st|nd|rd|th)?\s*(?:session)?\s*", value, re.I)
         if not m:
             raise ValueError(f"not a session number: {value!r}")
         f = float(m.group(1))
+    if not math.isfinite(f):
+        raise ValueError(f"not a session number: {value!r}")
     if f != int(f) or int(f) not in sessions():
         known = max(sessions())
         raise ValueError(f"not a UPR session 1-{known}: {value!r}")
