@@ -162,7 +162,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
             text, enc = decode(data, encoding)
     except (UnicodeDecodeError, LookupError) as e:
         what = f"as {encoding}" if encoding else "as text"
-            raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
+        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
     has_nul = b"\x00" in data if stream else "\x00" in text
     if has_nul:
         raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")
