@@ -35,8 +35,13 @@ demo: setup
 	$(UPR) sample $(DEMO)/input
 	$(UPR) import --db $(DEMO)/upr.db $(DEMO)/input/*.csv $(DEMO)/input/*.xlsx $(DEMO)/input/*.docx
 	$(UPR) stats --by response --db $(DEMO)/upr.db
-	@# --- follow-up steps go below: response sheets for Haiti (HTI, session 12), ingest, digest ---
-	@# (upr sheet / upr ingest / upr report are appended here by their issues; keep every step a visible upr command)
+	@# --- follow-up: a response sheet for Haiti, filled by four fictional stakeholders, ingested, then the digest ---
+	$(UPR) sheet HTI --db $(DEMO)/upr.db -o $(DEMO)/HTI-response-sheet.xlsx
+	$(UPR) sample $(DEMO)/filled --fill-sheet $(DEMO)/HTI-response-sheet.xlsx
+	$(UPR) ingest --db $(DEMO)/upr.db $(DEMO)/filled/*.xlsx
+	$(UPR) stats --by level --by response --sur HTI --db $(DEMO)/upr.db
+	@echo "The Mid-term Implementation Assessment of Haiti (fictional sample data):"
+	$(UPR) mia HTI --db $(DEMO)/upr.db --out-dir $(DEMO)
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -125,3 +125,28 @@ def test_synthetic_export_is_fast_to_write_and_imports(tmp_path, runner, db_path
     assert result.exit_code == 0, result.output
     assert "2,000 rows: 2,000 new, 0 already present" in result.output
     assert db_rows(db_path, "SELECT count(DISTINCT sur) > 100, min(action), max(action) FROM recommendations") == [(1, 1, 5)]
+
+
+def test_filled_sample_sheets_ingest_with_disputes(tmp_path, runner):
+    """`upr sample --fill-sheet` fills four fictional stakeholders' copies that `upr ingest` takes whole."""
+    import sqlite3
+
+    from uprfollow.cli import app
+
+    db = tmp_path / "demo.db"
+    assert runner.invoke(app, ["sample", str(tmp_path / "in")]).exit_code == 0
+    files = [str(p) for p in (tmp_path / "in").glob("*.csv")]
+    assert runner.invoke(app, ["import", "--db", str(db), *files]).exit_code == 0
+    sheet = tmp_path / "HTI.xlsx"
+    assert runner.invoke(app, ["sheet", "HTI", "--db", str(db), "-o", str(sheet)]).exit_code == 0
+    result = runner.invoke(app, ["sample", str(tmp_path / "filled"), "--fill-sheet", str(sheet)])
+    assert result.exit_code == 0, result.output
+    filled = sorted((tmp_path / "filled").glob("*.xlsx"))
+    assert len(filled) == 4
+    result = runner.invoke(app, ["ingest", "--db", str(db), *map(str, filled)])
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(db)
+    types = {t for (t,) in con.execute("SELECT type FROM stakeholders")}
+    assert types == {"state", "ngo", "nhri", "un"}
+    assert con.execute("SELECT count(*) FROM recommendation_levels WHERE disputed").fetchone()[0] > 0
+    assert all("[fictional]" in c for (c,) in con.execute("SELECT comment FROM assessments"))

@@ -508,3 +508,67 @@ def synthetic_export_csv(path: str | Path, n_rows: int, seed: int = DEFAULT_SEED
             w.writerows(rows)
             done += k
     return path
+
+
+# --------------------------------------------------------------------------- filled response sheets
+
+@dataclass(frozen=True)
+class SampleStakeholder:
+    name: str
+    type: str
+    label: str
+    as_of: str
+    coverage: float                      # share of recommendations it assesses
+    weights: tuple[float, float, float, float]  # fully, partially, not, no data
+
+
+SAMPLE_STAKEHOLDERS = (
+    SampleStakeholder("Government delegation (fictional)", "state", "State", "2013-09-30", 0.9, (0.35, 0.45, 0.15, 0.05)),
+    SampleStakeholder("Coalition of civil-society organisations (fictional)", "ngo", "JS1", "2013-10-15", 0.7, (0.10, 0.40, 0.45, 0.05)),
+    SampleStakeholder("National human rights office (fictional)", "nhri", "NHRI", "2013-10-20", 0.5, (0.15, 0.45, 0.35, 0.05)),
+    SampleStakeholder("UN country team (fictional)", "un", "UNCT", "2013-11-04", 0.35, (0.20, 0.45, 0.30, 0.05)),
+)
+_COMMENTS = {
+    "fully": ("A law adopted in 2013 covers this [fictional].", "The measure is in force and funded [fictional]."),
+    "partially": ("A draft bill is before parliament [fictional].", "Steps taken in the capital only [fictional]."),
+    "not": ("No measure has been taken since the review [fictional].", "The plan announced was not funded [fictional]."),
+    "no_data": ("We could not obtain information on this [fictional].",),
+}
+
+
+def fill_sheets(sheet: str | Path, folder: str | Path, *, seed: int = DEFAULT_SEED) -> list[Path]:
+    """Fill copies of a response sheet written by `upr sheet` as four FICTIONAL stakeholders would.
+
+    Each stakeholder assesses a share of the recommendations with its own leaning, so some
+    recommendations get several voices that disagree; its name, type, label and date go in
+    the sheet's own cells. Comments are invented and marked "[fictional]".
+    """
+    from openpyxl import load_workbook
+
+    from .sheets import COLUMNS, HEADER_ROW, TEXTS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for s in SAMPLE_STAKEHOLDERS:
+        wb = load_workbook(sheet)
+        ws = wb.worksheets[0]
+        lang = next((k for k, t in TEXTS.items() if ws.cell(HEADER_ROW, 1).value == t["headers"]["id"]), "en")
+        words = TEXTS[lang]["levels"]
+        ws.cell(4, 3).value = s.name
+        ws.cell(4, 5).value = TEXTS[lang]["types"][s.type]
+        ws.cell(5, 3).value = s.label
+        ws.cell(5, 5).value = s.as_of
+        rng = random.Random(f"{seed}-{s.label}")
+        level_col = COLUMNS.index("level") + 1
+        for r in range(HEADER_ROW + 1, ws.max_row + 1):
+            if not ws.cell(r, 1).value or rng.random() > s.coverage:
+                continue
+            level = rng.choices(("fully", "partially", "not", "no_data"), weights=s.weights)[0]
+            ws.cell(r, level_col).value = words[level]
+            ws.cell(r, level_col + 1).value = rng.choice(_COMMENTS[level])
+            ws.cell(r, level_col + 2).value = f"{s.label} follow-up report, 2013 [fictional]"
+        path = folder / f"{Path(sheet).stem}-{s.label}.xlsx"
+        wb.save(path)
+        written.append(path)
+    return written

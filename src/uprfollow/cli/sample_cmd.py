@@ -19,6 +19,11 @@ def sample_cmd(
         int | None,
         typer.Option("--synthetic", min=1, help="Instead, write only one large UPR Info-format CSV of this many rows (for benchmarks)."),
     ] = None,
+    fill_sheet: Annotated[
+        Path | None,
+        typer.Option("--fill-sheet", exists=True, dir_okay=False,
+                     help="Instead, fill copies of this response sheet (from `upr sheet`) as four fictional stakeholders would."),
+    ] = None,
 ) -> None:
     """Write a FICTIONAL sample set of input files into FOLDER.
 
@@ -30,6 +35,12 @@ def sample_cmd(
     """
     from .. import sample
 
+    if fill_sheet is not None:
+        for path in sample.fill_sheets(fill_sheet, folder, seed=seed):
+            typer.echo(str(path))
+        err(f"filled 4 copies of {fill_sheet.name} as FICTIONAL stakeholders (State, JS1, NHRI, UNCT) in {folder}")
+        err(f"next: upr ingest {folder}/*.xlsx")
+        return
     if synthetic is not None:
         path = sample.synthetic_export_csv(folder / f"synthetic-{synthetic}.csv", synthetic, seed)
         typer.echo(str(path))
