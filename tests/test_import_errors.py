@@ -192,3 +192,16 @@ def test_json_errors_name_the_place(tmp_path, runner, seeded):
             "hint": "did you mean Haiti (HTI)? Add other spellings to data/country_aliases.csv",
         }
     ]
+
+
+def test_failed_first_import_leaves_no_store(tmp_path, runner):
+    """Where there was no store, a refused import does not leave an empty one behind."""
+    from uprfollow.cli import app
+
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    target = tmp_path / "never.db"
+    result = runner.invoke(app, ["import", "--db", str(target), str(bad)])
+    assert result.exit_code == 1
+    assert "the file is empty" in result.output
+    assert not target.exists()

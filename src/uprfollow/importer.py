@@ -472,17 +472,15 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
     return report
 
 
-def import_files(
-    store: Store,
+def prepare_files(
     paths: list[Path],
     *,
-    dry_run: bool = False,
     encoding: str | None = None,
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
 ) -> list[ImportReport]:
-    """Check every file first; if all are good, write each in its own transaction."""
+    """Read and check every file, without touching any store; raise InputError listing every problem."""
     if sur and vocab.country_code(sur) is None:
         raise InputError(f"--sur {sur!r}: unknown State", hint=vocab.country_hint(sur))
     prepared: list[ImportReport] = []
@@ -503,5 +501,25 @@ def import_files(
             problems=problems,
             hint="fix the files named above and run the import again",
         )
+    return prepared
+
+
+def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
+    """Write prepared files, each in its own transaction."""
     with _no_gc():
         return [write(store, r, dry_run=dry_run) for r in prepared]
+
+
+def import_files(
+    store: Store,
+    paths: list[Path],
+    *,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    sur: str | None = None,
+    session: str | None = None,
+    progress: Progress | None = None,
+) -> list[ImportReport]:
+    """Check every file first; if all are good, write each in its own transaction."""
+    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress)
+    return write_all(store, prepared, dry_run=dry_run)

@@ -32,21 +32,21 @@ def import_cmd(
     anything is written: one bad row and nothing is imported, and every problem is
     listed with its row and column. Re-importing a file adds nothing.
     """
-    from ..importer import import_files
+    from ..importer import prepare_files, write_all
     from ..store import open_store
 
-    with open_store(db) as store:
-        if stderr_is_tty() and format == OutputFormat.table:
-            from rich.progress import Progress
+    # Files are read and checked before the store is even opened: a failed import leaves no trace,
+    # not even an empty store where there was none.
+    if stderr_is_tty() and format == OutputFormat.table:
+        from rich.progress import Progress
 
-            with Progress(transient=True, console=_stderr_console()) as bar:
-                task = bar.add_task("reading", total=None)
-                reports = import_files(
-                    store, files, dry_run=dry_run, encoding=encoding, sur=sur, session=session,
-                    progress=lambda n: bar.advance(task, n),
-                )
-        else:
-            reports = import_files(store, files, dry_run=dry_run, encoding=encoding, sur=sur, session=session)
+        with Progress(transient=True, console=_stderr_console()) as bar:
+            task = bar.add_task("reading", total=None)
+            prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=lambda n: bar.advance(task, n))
+    else:
+        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session)
+    with open_store(db) as store:
+        reports = write_all(store, prepared, dry_run=dry_run)
         total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
