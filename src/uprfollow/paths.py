@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,3 +115,29 @@ def open_new_file(path: Path, mode: str = "wb", *, force: bool = False) -> IO[An
             raise UnsafeOutputPath(f"{path} is a symbolic link: upr does not write through links") from None
         raise UprError(f"cannot write {path}: {e.strerror}", hint="check the folder's permissions") from None
     return os.fdopen(fd, mode)
+
+
+@contextmanager
+def replace_atomically(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file to write `path`'s new content to; on success it takes `path`'s place.
+
+    The content goes to a fresh file in the same folder (mkstemp: an unpredictable name
+    created with O_EXCL, so no link planted in advance is followed), which is then renamed
+    over `path`: a rename replaces a symbolic link found there, never its target, and a
+    failed write leaves no partial file. Check `path` with `safe_output_path()` first.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are documents to share
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

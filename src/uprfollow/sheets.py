@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import vocab
 from .errors import InputError, UsageError
 from .iri import RecStatus, statuses
+from .paths import replace_atomically, safe_output_path
 from .store import Store
 
 if TYPE_CHECKING:  # openpyxl is imported inside the functions that need it
@@ -360,17 +361,21 @@ def write_sheet(
     lang: str = "en",
     prefill: str | None = None,
 ) -> SheetInfo:
-    """Build the sheet and save it to `path` (written to a temporary name first, then renamed)."""
+    """Build the sheet and save it to `path`.
+
+    `path` must not be a symbolic link (refused, exit 1); an existing file is replaced. The
+    workbook is written to a fresh, unpredictable temporary file in the same folder
+    (`paths.replace_atomically`), then renamed: no link is ever followed, no partial file left.
+    """
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise UsageError(f"-o {path}: the sheet is an Excel workbook", hint="name the output FILE.xlsx")
+    path = safe_output_path(path, force=True)
     wb, info = build(store, sur, session=session, cycle=cycle, lang=lang, prefill=prefill)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        wb.save(tmp)
-        tmp.replace(path)
+        with replace_atomically(path) as f:
+            wb.save(f)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write {path}: {e.strerror or e}", hint="check the folder exists and is writable") from None
     info.path = str(path)
     return info

@@ -252,8 +252,7 @@ class Case:
     build: Callable[[Path], Path]
     expected: str                 # a substring of the error message
     args: tuple[str, ...] = ()    # extra arguments to `upr import`
-    max_seconds: float = 20.0
-    max_rss_mb: float = 400.0
+    max_rss_mb: float = 400.0      # peak RSS of the `upr import` process; no time limit (see test_hostile)
 
 
 def _bytes(data: bytes) -> Callable[[Path], Path]:
@@ -290,8 +289,8 @@ CASES: list[Case] = [
     Case("xml-bomb.xlsx", xml_bomb_xlsx, "declares a DOCTYPE or ENTITY"),
     Case("xxe.xlsx", xxe_xlsx, "declares a DOCTYPE or ENTITY"),
     Case("xml-bomb.docx", xml_bomb_docx, "declares a DOCTYPE or ENTITY"),
-    Case("zip-bomb.xlsx", zip_bomb_xlsx, "would unpack to 2.0 GB", max_seconds=5, max_rss_mb=200),
-    Case("lying-sizes.xlsx", lying_zip_xlsx, "damaged or truncated", max_seconds=5, max_rss_mb=200),
+    Case("zip-bomb.xlsx", zip_bomb_xlsx, "would unpack to 2.0 GB", max_rss_mb=200),
+    Case("lying-sizes.xlsx", lying_zip_xlsx, "damaged or truncated", max_rss_mb=200),
     Case("garbage.csv", _bytes(_garbage(20_000)), "not a spreadsheet, CSV or Word file"),
     Case("garbage.xlsx", _bytes(_garbage(20_000, prefix=b"PK\x03\x04")), "damaged or truncated"),
     Case("garbage.xls", _bytes(_garbage(20_000, prefix=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")), "cannot read the spreadsheet"),
@@ -304,8 +303,8 @@ CASES: list[Case] = [
     Case("nul-early.csv", _bytes(b"To,To-Rgrp\x00,To-Org\n" + b"x" * 100), "not a spreadsheet, CSV or Word file"),
     Case("nul-late.csv", _bytes(NUL_LATE), "holds NUL bytes"),
     Case("long-cell.csv", _bytes(LONG_CELL), "is not a UPR session number"),
-    Case("blank-rows.csv", _bytes(BLANK_ROWS), "no recommendation rows", max_seconds=30),
-    Case("blank-rows.xlsx", blank_rows_xlsx, "no recommendation rows", max_seconds=30, max_rss_mb=800),
+    Case("blank-rows.csv", _bytes(BLANK_ROWS), "no recommendation rows"),
+    Case("blank-rows.xlsx", blank_rows_xlsx, "no recommendation rows", max_rss_mb=800),
     Case("formulas.csv", _bytes(FORMULAS), "unknown State under review"),
     Case("formulas.xlsx", formula_xlsx, "the header matches no known format"),
     Case("etc-state.csv", _bytes(ETC_STATE), "unknown State under review '../../etc'"),

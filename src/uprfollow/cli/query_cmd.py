@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -159,7 +161,7 @@ def search_cmd(
         pledges=pledges,
         text=text,
     )
-    _check_output(format, output)
+    output = _check_output(format, output)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
@@ -257,13 +259,16 @@ def stats_cmd(
         pledges=pledges,
         text=text,
     )
-    _check_output(format, output)
-    if chart is not None and chart.suffix.lower() != ".svg":
-        raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
+    output = _check_output(format, output)
+    if chart is not None:
+        if chart.suffix.lower() != ".svg":
+            raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
+        chart = _safe_output(chart)
     with _open(db) as store:
         t = stats.tally(store.conn, f, by, top=top, sort=sort.value)
     if chart is not None and t.total:
-        chart.write_text(stats.svg_chart(t), encoding="utf-8")
+        with _text_output(chart) as f:
+            f.write(stats.svg_chart(t))
         err(f"chart written to {chart}")
     if format == DataFormat.table:
         if t.total == 0:
@@ -279,16 +284,49 @@ def stats_cmd(
 # --- output ------------------------------------------------------------------------------------
 
 
-def _check_output(format: DataFormat, output: Path | None) -> None:
+def _check_output(format: DataFormat, output: Path | None) -> Path | None:
     if format == DataFormat.xlsx and output is None:
         raise UsageError("--format xlsx needs a file: -o FILE.xlsx", hint="or use --format csv to print to standard output")
+    return None if output is None else _safe_output(output)
+
+
+def _safe_output(path: Path) -> Path:
+    """An output file checked before any work: never a symbolic link (exit 1); an existing file is replaced."""
+    from ..paths import safe_output_path
+
+    return safe_output_path(path, force=True)
+
+
+@contextmanager
+def _binary_output(path: Path) -> Iterator[IO[bytes]]:
+    """Write `path` through a fresh temporary file renamed into place: no link followed, no partial file left."""
+    from ..errors import UprError
+    from ..paths import replace_atomically
+
+    try:
+        with replace_atomically(path) as f:
+            yield f
+    except OSError as e:
+        raise UprError(f"cannot write {path}: {e.strerror or e}", hint="check the folder exists and is writable") from None
+
+
+@contextmanager
+def _text_output(path: Path) -> Iterator[IO[str]]:
+    with _binary_output(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            yield text
+        finally:
+            text.flush()
+            text.detach()  # replace_atomically closes the file
 
 
 def _write_text(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        with _text_output(output) as f:
+            f.write(text + "\n")
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -306,28 +344,31 @@ def _export(rows: Iterator[dict], format: DataFormat, output: Path | None, *, sh
     if format == DataFormat.xlsx:
         assert output is not None
         return _xlsx(rows, output, sheet)
-    stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    if output is None:
+        try:
+            return _write_rows(rows, format, sys.stdout)
+        finally:
+            sys.stdout.flush()
+    with _text_output(output) as stream:
+        return _write_rows(rows, format, stream)
+
+
+def _write_rows(rows: Iterator[dict], format: DataFormat, stream: Any) -> int:
     n = 0
-    try:
-        if format == DataFormat.json:
-            stream.write("[")
-            for row in rows:
-                stream.write(("\n  " if n == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False, default=str))
-                n += 1
-            stream.write("\n]\n" if n else "]\n")
-        else:
-            writer = None
-            for row in rows:
-                if writer is None:
-                    writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
-                    writer.writeheader()
-                writer.writerow({k: int(v) if isinstance(v, bool) else safe_cell(v) for k, v in row.items()})
-                n += 1
-    finally:
-        if output:
-            stream.close()
-        else:
-            stream.flush()
+    if format == DataFormat.json:
+        stream.write("[")
+        for row in rows:
+            stream.write(("\n  " if n == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False, default=str))
+            n += 1
+        stream.write("\n]\n" if n else "]\n")
+    else:
+        writer = None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
+                writer.writeheader()
+            writer.writerow({k: int(v) if isinstance(v, bool) else safe_cell(v) for k, v in row.items()})
+            n += 1
     return n
 
 
@@ -363,7 +404,8 @@ def _xlsx(rows: Iterable[dict], output: Path, sheet: str) -> int:
         n += 1
     if header is None:
         ws.append(["no recommendations match"])
-    wb.save(output)
+    with _binary_output(output) as f:
+        wb.save(f)
     err(f"{n:,} rows written to {output}")
     return n
 
