@@ -8,10 +8,9 @@ See docs/mia.md.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ..paths import replace_atomically
 from ..store import Store
 from .data import Digest, NoAssessments, build_digest, digest_json, digest_name, output_name
 from .render import TemplateError, render_html, render_pdf, templates_dir
@@ -22,21 +21,8 @@ FORMATS = ("pdf", "html")
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder, so a failed render never leaves a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; a digest is a document to share
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with replace_atomically(path) as f:
+        f.write(data)
 
 
 def render_digest(d: Digest, *, fmt: str = "pdf", lang: str = "en", template_dir: Path | None = None) -> bytes:
