@@ -86,3 +86,15 @@ def test_written_digest_is_readable_by_others(tmp_path):
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["d.html"]
+
+
+def test_output_suffix_decides_or_refuses(tmp_path, runner):
+    """`-o x.html` writes HTML (not a PDF under an .html name); `-o x.docx` is refused before any work."""
+    from uprfollow.cli import app
+
+    result = runner.invoke(app, ["mia", "HTI", "-o", str(tmp_path / "x.docx")])
+    assert result.exit_code == 2
+    assert "a digest is a .pdf or .html file" in result.output
+    result = runner.invoke(app, ["mia", "HTI", "--format", "html", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2
+    assert "does not match --format html" in result.output

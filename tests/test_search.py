@@ -201,3 +201,27 @@ def test_exports_never_hold_formulas(export_store_copy, runner, tmp_path):
 def test_xlsx_needs_a_file(export_store, runner):
     result = runner.invoke(app, ["search", "--db", str(export_store), "--format", "xlsx"])
     assert result.exit_code == 2 and "-o FILE.xlsx" in result.stderr
+
+
+def test_output_file_takes_its_format_from_the_name(export_store, runner, tmp_path):
+    """`-o FILE.csv` without --format writes CSV to the file (not a table to the terminal); an unknown suffix is a usage error."""
+    import csv as csv_module
+
+    from uprfollow.cli import app
+
+    out = tmp_path / "torture.csv"
+    result = runner.invoke(app, ["search", "torture", "--sur", "HTI", "--db", str(export_store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv_module.DictReader(out.open(encoding="utf-8")))
+    assert rows and all(r["sur"] == "HTI" for r in rows)
+    result = runner.invoke(app, ["stats", "--by", "response", "--db", str(export_store), "-o", str(tmp_path / "s.txt")])
+    assert result.exit_code == 2
+    assert "name the file .csv, .json or .xlsx" in result.output
+
+
+def test_version(runner):
+    from uprfollow import __version__
+    from uprfollow.cli import app
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == __version__

@@ -163,10 +163,20 @@ app = App(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_show_version)
+    ] = False,
     quiet_: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="Print only errors (on stderr); for cron. Env: UPR_QUIET=1."),

@@ -161,7 +161,7 @@ def search_cmd(
         pledges=pledges,
         text=text,
     )
-    output = _check_output(format, output)
+    format, output = _check_output(format, output)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
@@ -259,7 +259,7 @@ def stats_cmd(
         pledges=pledges,
         text=text,
     )
-    output = _check_output(format, output)
+    format, output = _check_output(format, output)
     if chart is not None:
         if chart.suffix.lower() != ".svg":
             raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
@@ -284,10 +284,19 @@ def stats_cmd(
 # --- output ------------------------------------------------------------------------------------
 
 
-def _check_output(format: DataFormat, output: Path | None) -> Path | None:
+def _check_output(format: DataFormat, output: Path | None) -> tuple[DataFormat, Path | None]:
+    """The format and the checked output file; `-o FILE.csv|.json|.xlsx` without --format takes the file's format."""
     if format == DataFormat.xlsx and output is None:
         raise UsageError("--format xlsx needs a file: -o FILE.xlsx", hint="or use --format csv to print to standard output")
-    return None if output is None else _safe_output(output)
+    if output is None:
+        return format, None
+    if format == DataFormat.table:
+        by_suffix = {".csv": DataFormat.csv, ".json": DataFormat.json, ".xlsx": DataFormat.xlsx}
+        if output.suffix.lower() not in by_suffix:
+            raise UsageError(f"-o {output}: which format? name the file .csv, .json or .xlsx, or pass --format",
+                             hint="the table format is for the terminal; files are csv, json or xlsx")
+        format = by_suffix[output.suffix.lower()]
+    return format, _safe_output(output)
 
 
 def _safe_output(path: Path) -> Path:

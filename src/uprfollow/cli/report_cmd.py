@@ -64,6 +64,14 @@ def mia_cmd(
     if session is not None and cycle is not None:
         raise UsageError("give --session or --cycle, not both")
     doc_format = "html" if format == MiaFormat.html else "pdf"
+    if output is not None and output.suffix.lower() in (".html", ".htm", ".pdf"):
+        wanted = "pdf" if output.suffix.lower() == ".pdf" else "html"
+        if format == MiaFormat.pdf and wanted == "html":
+            doc_format = "html"  # -o digest.html: the file name says which format
+        elif wanted != doc_format:
+            raise UsageError(f"-o {output.name} does not match --format {format.value}", hint=f"name the file .{doc_format}")
+    elif output is not None:
+        raise UsageError(f"-o {output.name}: a digest is a .pdf or .html file", hint="e.g. -o MIA-HTI.pdf")
     as_json = format == MiaFormat.json
     if all_states:
         if state:
