@@ -113,9 +113,9 @@ def render_all(
             done(render_one(job, state))
     else:
         # Import the heavy libraries once here: forked workers inherit them instead of each importing them again.
-        import weasyprint  # noqa: F401
+        from . import render
 
-        from . import render  # noqa: F401
+        render.import_weasyprint()
 
         pending = list(states)
         while pending:

@@ -183,8 +183,65 @@ def _path_of(url: str) -> Path | None:
     return Path(unquote(parts.path))
 
 
+def _ldconfig_find_library() -> Callable[[str], str | None]:
+    """`ctypes.util.find_library` from one `ldconfig -p` listing: a miss is a miss, not a gcc and an ld run.
+
+    The stdlib's find_library runs ldconfig, then gcc, then ld for every name; WeasyPrint asks for 22 names
+    on import (16 misses: Windows and macOS spellings, the optional harfbuzz-vector), ~0.3 s of CPU in
+    subprocesses. A hit is found the same way the stdlib finds it (same listing, same pattern).
+    """
+    import ctypes
+    import os
+    import subprocess
+
+    machine = os.uname().machine + ("-64" if ctypes.sizeof(ctypes.c_void_p) == 8 else "-32")
+    abi = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",
+           "s390x-64": "libc6,64bit", "ia64-64": "libc6,IA-64"}.get(machine, "libc6")
+    try:
+        listing = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, env={"LC_ALL": "C", "LANG": "C"},
+                                 check=False).stdout.decode(errors="replace")
+    except OSError:
+        listing = ""
+
+    def find_library(name: str) -> str | None:
+        m = re.search(rf"\s+(lib{re.escape(name)}\.[^\s]+)\s+\({re.escape(abi)}", listing)
+        return m.group(1) if m else None
+
+    return find_library
+
+
+def import_weasyprint() -> Any:
+    """Import WeasyPrint, on Linux resolving its libraries through one `ldconfig -p` instead of ~50 subprocesses.
+
+    Should a library only be found the slow way (gcc/ld), the import is retried with the stdlib's find_library.
+    """
+    import sys
+
+    if "weasyprint.text.ffi" in sys.modules or not sys.platform.startswith("linux"):
+        import weasyprint
+
+        return weasyprint
+    import contextlib
+    import ctypes.util
+    import io
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = _ldconfig_find_library()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # WeasyPrint prints its install help before failing
+            import weasyprint.text.ffi  # noqa: F401
+    except OSError:
+        pass
+    finally:
+        ctypes.util.find_library = original
+    import weasyprint
+
+    return weasyprint
+
+
 def make_fetcher(allowed_dirs: list[Path], log: Callable[[str], None] | None = None):
     """A WeasyPrint URL fetcher that serves data: URLs and regular files inside `allowed_dirs`, and refuses the rest."""
+    import_weasyprint()
     from weasyprint.urls import URLFetcher
 
     roots = [d.resolve() for d in allowed_dirs]
@@ -209,6 +266,7 @@ def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callab
     """HTML to a tagged PDF/UA-1 document. Relative URLs resolve against the (first) template folder."""
     import logging
 
+    import_weasyprint()
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
