@@ -240,7 +240,7 @@ def test_state_without_assessments(hti_store, runner, tmp_path):
 
 def test_unknown_state_suggests_closest(hti_store, runner):
     result = runner.invoke(app, ["mia", "Hati", "--db", str(hti_store)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # like sheet, status and search: an unknown State is a usage error
     assert "Error: unknown State 'Hati'" in result.stderr
     assert "did you mean Haiti (HTI)" in result.stderr
 

@@ -116,11 +116,17 @@ def closest(value: str, choices: list[str], n: int = 3) -> list[str]:
 
 
 def closest_countries(name: str, n: int = 3) -> list[str]:
-    """'Name (ISO3)' strings of the countries closest to an unknown name."""
+    """'Name (ISO3)' strings of the countries closest to an unknown name (only those nearly as close as the best)."""
     index = _country_index()
-    hits = difflib.get_close_matches(fold(name), list(index), n=n * 3, cutoff=0.6)
+    target = fold(name)
+    hits = difflib.get_close_matches(target, list(index), n=n * 3, cutoff=0.6)
+    if not hits:
+        return []
+    best = difflib.SequenceMatcher(None, target, hits[0]).ratio()
     out: list[str] = []
     for h in hits:
+        if difflib.SequenceMatcher(None, target, h).ratio() < best - 0.1:
+            continue
         c = countries()[index[h]]
         label = f"{c.name} ({c.iso3})"
         if label not in out:

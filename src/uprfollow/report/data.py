@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import vocab
-from ..errors import UnknownValue, UprError
+from ..errors import UnknownValue, UprError, UsageError
 from ..iri import RecStatus, Summary, statuses, summarise, summarise_by
 from ..store import Store
 
@@ -77,7 +77,7 @@ def resolve_state(code: str) -> str:
     """ISO3 for a code or name as typed; UnknownValue with the closest States otherwise."""
     iso3 = vocab.country_code(code)
     if iso3 is None:
-        raise UnknownValue(f"unknown State {code!r}", hint=vocab.country_hint(code))
+        raise UsageError(f"unknown State {code!r}", hint=vocab.country_hint(code))
     return iso3
 
 
@@ -192,7 +192,8 @@ def build_digest(
             raise NoAssessments(
                 f"{country.name} ({iso3}) has no assessments in the store"
                 + (f" ({n:,} recommendations, none assessed)" if n else " and no recommendations"),
-                hint=f"ingest stakeholders' response sheets first: `upr sheet {iso3}`, then `upr ingest FILE`",
+                hint=(f"send stakeholders a response sheet (`upr sheet {iso3} -o {iso3}.xlsx`), then `upr ingest` the filled copies"
+                      if n else f"import its recommendations first (`upr import FILE`), then `upr sheet {iso3} -o {iso3}.xlsx`"),
             )
     items = statuses(store, iso3, session=session, cycle=cycle if session is None else None)
     where = f"session {session}" if session is not None else f"cycle {cycle}"
@@ -204,7 +205,7 @@ def build_digest(
     if not any(s.voices for s in items):
         raise NoAssessments(
             f"{country.name} ({iso3}) has no assessments in {where} ({len(items):,} recommendations, none assessed)",
-            hint=f"ingest stakeholders' response sheets first: `upr sheet {iso3}`, then `upr ingest FILE`",
+            hint=f"send stakeholders a response sheet (`upr sheet {iso3} -o {iso3}.xlsx`), then `upr ingest` the filled copies",
         )
     sessions_seen = sorted({s.session for s in items if s.session is not None})
     years = vocab.sessions()
