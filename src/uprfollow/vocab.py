@@ -109,10 +109,14 @@ def is_unknown_state(name: str) -> bool:
 
 
 def closest(value: str, choices: list[str], n: int = 3) -> list[str]:
-    """The closest known values to `value`, for 'did you mean' hints."""
-    folded = {fold(c): c for c in choices}
-    hits = difflib.get_close_matches(fold(value), list(folded), n=n, cutoff=0.6)
-    return [folded[h] for h in hits]
+    """The closest known values to `value`, for 'did you mean' hints: whole words contained first, then spelling."""
+    folded: dict[str, str] = {}
+    for c in choices:
+        folded.setdefault(fold(c), c)
+    target = fold(value)
+    words = [k for k in folded if target and re.search(rf"\b{re.escape(target)}", k)]
+    hits = words + [h for h in difflib.get_close_matches(target, list(folded), n=n, cutoff=0.6) if h not in words]
+    return [folded[h] for h in hits[:n]]
 
 
 def closest_countries(name: str, n: int = 3) -> list[str]:
