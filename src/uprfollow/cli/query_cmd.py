@@ -505,7 +505,9 @@ def _stats_table(t) -> None:
                 cells.append("" if p is None else f"{p:.1f}")
             table.add_row(*cells)
         if t.by[0] == "level":
-            table.add_row(t.label(0, TRIGGERED), *(f"{t.triggered.get((b,), {}).get('count', 0):,}" for b in second), *([""] if sums else []), end_section=True)
+            trig_counts = [t.triggered.get((b,), {}).get("count", 0) for b in second]
+            table.add_row(t.label(0, TRIGGERED), *(f"{c:,}" for c in trig_counts), *([f"{sum(trig_counts):,}"] if sums else []),
+                          end_section=True)
     console.print(table)
     multi = [b for b in t.by if b in MULTI_VALUED]
     note = f"{t.total:,} recommendations"
