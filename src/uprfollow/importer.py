@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 
 from . import __version__, vocab
-from .errors import FormatNotRecognised, InputError, Problem, ProblemList, UsageError
+from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
 from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
@@ -482,7 +482,7 @@ def prepare_files(
 ) -> list[ImportReport]:
     """Read and check every file, without touching any store; raise InputError listing every problem."""
     if sur and vocab.country_code(sur) is None:
-        raise UsageError(f"--sur {sur!r}: unknown State", hint=vocab.country_hint(sur))
+        raise InputError(f"--sur {sur!r}: unknown State", hint=vocab.country_hint(sur))
     prepared: list[ImportReport] = []
     errors: list[InputError] = []
     for p in paths:

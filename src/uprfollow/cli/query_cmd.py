@@ -161,7 +161,7 @@ def search_cmd(
         pledges=pledges,
         text=text,
     )
-    format, output = _check_output(format, output)
+    format, output = _check_output(format, output, infer=not count)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
@@ -284,13 +284,13 @@ def stats_cmd(
 # --- output ------------------------------------------------------------------------------------
 
 
-def _check_output(format: DataFormat, output: Path | None) -> tuple[DataFormat, Path | None]:
+def _check_output(format: DataFormat, output: Path | None, *, infer: bool = True) -> tuple[DataFormat, Path | None]:
     """The format and the checked output file; `-o FILE.csv|.json|.xlsx` without --format takes the file's format."""
     if format == DataFormat.xlsx and output is None:
         raise UsageError("--format xlsx needs a file: -o FILE.xlsx", hint="or use --format csv to print to standard output")
     if output is None:
         return format, None
-    if format == DataFormat.table:
+    if format == DataFormat.table and infer:
         by_suffix = {".csv": DataFormat.csv, ".json": DataFormat.json, ".xlsx": DataFormat.xlsx}
         if output.suffix.lower() not in by_suffix:
             raise UsageError(f"-o {output}: which format? name the file .csv, .json or .xlsx, or pass --format",
