@@ -9,6 +9,7 @@ the template folders, so a comment can never make the renderer read a file or a 
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from functools import cache
@@ -275,4 +276,13 @@ def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callab
     fetcher = make_fetcher(dirs, fetch_log)
     fonts = FontConfiguration()
     doc = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
-    return doc.write_pdf(pdf_variant="pdf/ua-1", font_config=fonts, uncompressed_pdf=False)
+    # WeasyPrint allocates ~10^6 small objects per digest; the cyclic garbage collector walking them again and
+    # again costs ~8% of a render (bench/RESULTS.md). Paused for the render only; the few cycles it leaves are
+    # collected when it resumes (a batch worker renders State after State in one process).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return doc.write_pdf(pdf_variant="pdf/ua-1", font_config=fonts, uncompressed_pdf=False)
+    finally:
+        if paused:
+            gc.enable()
