@@ -75,8 +75,10 @@ def test_multi_values_and_text_not_ending_with_states(tmp_path: Path) -> None:
         {"text": "A treaty-body recommendation", "sur": "Freedonia", "body": "CRC", "session": None},
     ]
     path = make_uhri_xlsx(tmp_path / "multi.xlsx", rows)
-    records = list(uhri.read(path).records)
+    result = uhri.read(path)
+    records = list(result.records)
     assert len(records) == 1  # the treaty-body row is not a UPR recommendation
+    assert result.skipped == {"not UPR (CRC)": 1}  # ... and is counted, not silently dropped
     (rec,) = records
     assert rec.rs == ["Ruritania", "Syldavia", "Borduria"]
     assert rec.session == "41"
@@ -109,3 +111,38 @@ def test_not_uhri(tmp_path: Path) -> None:
     text = tmp_path / "x.csv"
     text.write_text("Text,Reccomending Body\n")
     assert not uhri.sniff(text, _head(text))
+
+
+def test_import_says_which_rows_it_left_out(tmp_path: Path) -> None:
+    """`upr import` of a UHRI export mixing bodies names how many rows of which bodies it did not take."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from uprfollow.cli import app
+
+    upr = [
+        {"paragraph": "88.1", "text": "Ratify the Convention against Torture", "sur": "Haiti", "rs": ["France"],
+         "position": "Supported", "session": 12},
+        {"paragraph": "88.2", "text": "Strengthen the independence of the judiciary", "sur": "Haiti", "rs": ["Chile", "Spain"],
+         "position": "Noted", "session": 12},
+    ]
+    rows = [
+        *upr,
+        {"text": "A treaty-body recommendation", "sur": "Haiti", "body": "CRC", "session": None},
+        {"text": "Another one", "sur": "Haiti", "body": "CRC", "session": None},
+        {"text": "A special procedure's", "sur": "Haiti", "body": "SR on torture", "session": None},
+    ]
+    path = make_uhri_xlsx(tmp_path / "mixed.xlsx", rows)
+    db = tmp_path / "upr.db"
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", "--db", str(db), "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "uhri, 2 rows: 2 new" in result.stderr
+    assert "left out on purpose: 2 not UPR (CRC), 1 not UPR (SR on torture)" in result.stderr
+
+    result = runner.invoke(app, ["import", "--db", str(db), "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)
+    assert report["skipped"] == {"not UPR (CRC)": 2, "not UPR (SR on torture)": 1}
+    assert report["added"] == 2

@@ -70,6 +70,7 @@ class ImportReport:
     dry_run: bool = False
     import_id: int | None = None
     encoding: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
     records: list[Normalised] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
@@ -82,6 +83,7 @@ class ImportReport:
             "already_present": self.already_present,
             "dry_run": self.dry_run,
             "import_id": self.import_id,
+            "skipped": dict(self.skipped),
         }
 
 
@@ -389,6 +391,7 @@ def prepare(
         sha256=sha256_of(path),
         rows_read=len(recs),
         encoding=result.defaults.get("encoding"),
+        skipped=dict(result.skipped),
         records=recs,
     )
 

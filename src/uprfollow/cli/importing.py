@@ -54,6 +54,9 @@ def import_cmd(
     verb = "would add" if dry_run else "added"
     for r in reports:
         err(f"{Path(r.file).name}: {r.format}, {r.rows_read:,} rows: {r.added:,} new, {r.already_present:,} already present")
+        if r.skipped:
+            left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
+            err(f"  left out on purpose: {left}")
     if len(reports) > 1:
         err(f"total: {sum(r.added for r in reports):,} new, {sum(r.already_present for r in reports):,} already present")
     err(f"{'dry run, nothing written; ' if dry_run else ''}{verb} {sum(r.added for r in reports):,}; the store holds {total:,} recommendations and pledges")

@@ -42,6 +42,7 @@ class ReadResult:
     records: Iterator[Record]
     total: int | None = None           # number of data rows when known up front (for progress bars)
     defaults: dict[str, str] = field(default_factory=dict)  # file-level values (sur, session) found in titles
+    skipped: dict[str, int] = field(default_factory=dict)   # rows left out on purpose, by reason (reported, not errors)
 
 
 class Reader:

@@ -13,13 +13,15 @@ prefixed "- ", multi-values are newline-separated, dates are Excel serials, the 
 in the first 20 rows of each sheet.
 
 Rows of other bodies (treaty bodies, special procedures) have no UPR columns filled and a
-"Reccomending Body" that is not the UPR; they are skipped.
+"Reccomending Body" that is not the UPR; they are left out and counted by body
+(`ReadResult.skipped`), so `upr import` says how many rows of which bodies it did not take.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -210,6 +212,7 @@ def read(path: Path) -> ReadResult:
         return None if value == "" else value
 
     records: list[Record] = []
+    other_bodies: Counter[str] = Counter()
     for i in range(header_idx + 1, len(rows)):
         r = rows[i]
         if not any(v not in ("", None) for v in r):
@@ -217,7 +220,9 @@ def read(path: Path) -> ReadResult:
         rs = _values(cell(r, "rs"))
         position = _single(cell(r, "position"))
         session = _session(cell(r, "session"))
-        if not _is_upr(_single(cell(r, "body")), rs, position, session):
+        body = _single(cell(r, "body"))
+        if not _is_upr(body, rs, position, session):
+            other_bodies[body or "no body named"] += 1
             continue
         text = _text(cell(r, "text"))
         paragraph = None
@@ -243,4 +248,5 @@ def read(path: Path) -> ReadResult:
                 columns=dict(columns),
             )
         )
-    return ReadResult(format=NAME, records=iter(records), total=len(records))
+    skipped = {f"not UPR ({body})": n for body, n in sorted(other_bodies.items(), key=lambda kv: (-kv[1], kv[0]))}
+    return ReadResult(format=NAME, records=iter(records), total=len(records), skipped=skipped)
