@@ -74,7 +74,7 @@ def test_unknown_level_word(blank_sheet, export_store_copy, tmp_path):
     r = invoke("ingest", str(f), "--db", str(export_store_copy))
     assert_refused(export_store_copy, before, r,
                    f"{f}, sheet 'Recommendations', row 10, cell G10, column 'G (Level of implementation)': unknown level 'Mostly done'",
-                   "nothing ingested", "--keep-valid")
+                   "nothing ingested", "or pass --keep-valid to store the 3 rows without problems")
 
 
 def test_unknown_level_json_lists_every_problem(blank_sheet, export_store_copy, tmp_path):
@@ -158,6 +158,7 @@ def test_corrupted_xlsx(blank_sheet, export_store_copy, tmp_path):
     before = snapshot(export_store_copy)
     r = invoke("ingest", str(f), "--db", str(export_store_copy))
     assert_refused(export_store_copy, before, r, f"{f}:", "damaged or truncated")
+    assert "--keep-valid" not in r.output  # nothing in an unreadable file to keep: the hint does not offer it
 
 
 def test_one_bad_file_stops_all(blank_sheet, export_store_copy, tmp_path):
@@ -167,6 +168,7 @@ def test_one_bad_file_stops_all(blank_sheet, export_store_copy, tmp_path):
     before = snapshot(export_store_copy)
     r = invoke("ingest", str(good), str(bad), "--db", str(export_store_copy))
     assert_refused(export_store_copy, before, r, "1 problem in 1 of 2 files, nothing ingested", f"{bad}: the file is empty")
+    assert "or pass --keep-valid to store the 1 row without problems" in r.output  # the good file's one row
 
 
 def test_row_matching_two_recommendations(export_store_copy, tmp_path):

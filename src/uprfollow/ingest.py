@@ -901,10 +901,14 @@ def ingest_files(
     problems = [pr for r in reports for pr in r.problems]
     if problems and not keep_valid:
         bad = sum(1 for r in reports if r.problems)
+        valid = sum(len(r.assessments) for r in reports if r.status == "pending")
+        hint = "fix what is named above and ingest again"
+        if valid:  # --keep-valid helps only when something is left to keep
+            hint += f", or pass --keep-valid to store the {valid:,} row{'s' if valid != 1 else ''} without problems"
         raise InputError(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {bad} of {len(paths)} file{'s' if len(paths) != 1 else ''}, nothing ingested",
             problems=problems,
-            hint="fix the cells named above and ingest again, or pass --keep-valid to store the rows without problems",
+            hint=hint,
         )
     todo = [r for r in reports if r.assessments and r.status == "pending" and r.sur and r.stakeholder and r.stakeholder_type]
     # date order within one stakeholder and State (several rounds given at once become a history)
