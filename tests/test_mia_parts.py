@@ -98,3 +98,40 @@ def test_output_suffix_decides_or_refuses(tmp_path, runner):
     result = runner.invoke(app, ["mia", "HTI", "--format", "html", "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2
     assert "does not match --format html" in result.output
+
+
+def test_matrix_digest_groups_by_theme_in_paragraph_order(matrices, tmp_path):
+    """An OHCHR matrix gives themes, not UPR Info issues: the digest groups by each recommendation's first theme
+    (not everything under "no issue"), and lists recommendations and the annex in paragraph order."""
+    import sqlite3
+
+    from mia_fixtures import assess_state
+
+    from uprfollow.importer import import_files
+    from uprfollow.report.data import build_digest, reading_order
+    from uprfollow.store import open_store
+
+    db = tmp_path / "chn.db"
+    with open_store(db) as store:
+        import_files(store, [matrices / "Matrix_recommendations_2018.docx"])
+    conn = sqlite3.connect(db)
+    assess_state(conn, "CHN")
+    conn.commit()
+    first_theme = dict(conn.execute(
+        "SELECT rec_pk, theme FROM recommendation_themes t WHERE rowid = (SELECT min(rowid) FROM recommendation_themes WHERE rec_pk = t.rec_pk)"))
+    conn.close()
+
+    with open_store(db, readonly=True) as store:
+        d = build_digest(store, "CHN")
+    assert len(d.groups) > 10  # the matrix's themes, not one "no issue" group
+    assert all(g.issue is not None and re.match(r"[A-Z]\d* ", g.issue) for g in d.groups), [g.issue for g in d.groups][:5]
+    for g in d.groups:
+        assert all(first_theme[s.pk] == g.issue for s in g.items)
+        paragraphs = [tuple(int(n) for n in s.paragraph.split(".")) for s in g.items]
+        assert paragraphs == sorted(paragraphs), g.issue
+    codes = [g.issue.split()[0] for g in d.groups]
+    assert codes == sorted(codes, key=lambda c: (c[0], int(c[1:] or 0)))  # OHCHR's order: A3 before A12
+    assert sum(len(g.items) for g in d.groups) == len(d.assessed_items)
+    assert d.not_assessed == sorted(d.not_assessed, key=reading_order)
+    annex = [tuple(int(n) for n in s.paragraph.split(".")) for s in d.not_assessed]
+    assert annex == sorted(annex) and len(annex) > 5

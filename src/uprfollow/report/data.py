@@ -7,6 +7,7 @@ sources and the groups by issue; the templates turn it into words.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -143,6 +144,34 @@ def _primary_issue(item: RecStatus, sizes: Counter) -> str | None:
     return min(item.issues, key=lambda i: (-sizes[i], i))
 
 
+def _first_themes(store: Store, pks: list[int]) -> dict[int, str]:
+    """The first theme listed for each recommendation (OHCHR matrices and UHRI exports give themes, not issues)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(pks), 900):
+        chunk = pks[start:start + 900]
+        rows = store.conn.execute(
+            f"SELECT rec_pk, theme FROM recommendation_themes WHERE rec_pk IN ({','.join('?' * len(chunk))}) ORDER BY rowid",
+            chunk,
+        )
+        for pk, theme in rows:
+            out.setdefault(pk, theme)
+    return out
+
+
+_PARA_PARTS = re.compile(r"\d+|[^\d.\s]+")
+
+
+def _natural(text: str) -> tuple:
+    """Numbers as numbers: 28.4 < 28.12 < 28.212, and A3 < A12 < B31."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t.casefold()) for t in _PARA_PARTS.findall(text))
+
+
+def reading_order(item: RecStatus) -> tuple:
+    """Session, then paragraph in number order (28.4 before 28.12 before 28.212), then the store's order."""
+    para = item.paragraph
+    return (item.session or 0, 0 if para else 1, _natural(para) if para else (), item.pk)
+
+
 def _sources(store: Store, iso3: str, items: list[RecStatus]) -> list[Source]:
     found: dict[str, Source] = {}
     for s in items:
@@ -219,12 +248,15 @@ def build_digest(
     act = summarise_by(items, "action")
     by_action = [(k, act[k]) for k in sorted(k for k in act if k is not None)] + ([(None, act[None])] if None in act else [])
 
+    # Grouped by issue (UPR Info); a recommendation without one goes under its first theme (OHCHR, UHRI), then
+    # under "no issue". Within a group and in the annex: paragraph order, so a reader holding the matrix finds them.
     sizes = Counter(i for s in items for i in s.issues)
+    themes = _first_themes(store, [s.pk for s in items if s.voices and not s.issues])
     grouped: dict[str | None, list[RecStatus]] = {}
-    for s in items:
+    for s in sorted(items, key=reading_order):
         if s.voices:
-            grouped.setdefault(_primary_issue(s, sizes), []).append(s)
-    groups = [IssueGroup(k, grouped[k], summarise(grouped[k])) for k in sorted(grouped, key=lambda k: (k is None, k or ""))]
+            grouped.setdefault(_primary_issue(s, sizes) or themes.get(s.pk), []).append(s)
+    groups = [IssueGroup(k, grouped[k], summarise(grouped[k])) for k in sorted(grouped, key=lambda k: (k is None, _natural(k or "")))]
 
     codes = {c for s in items for c in s.rs}
     names = {c: vocab.countries()[c].name for c in codes if c in vocab.countries()}
@@ -242,7 +274,7 @@ def build_digest(
         by_response=by_response,
         by_action=by_action,
         groups=groups,
-        not_assessed=[s for s in items if not s.voices],
+        not_assessed=sorted((s for s in items if not s.voices), key=reading_order),
         sources=sources,
         as_of=max(dates)[:10] if dates else None,
         sample=is_sample(store, iso3, items) if sample is None else sample,
