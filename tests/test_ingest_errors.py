@@ -255,3 +255,25 @@ def test_id_and_text_out_of_line(export_store_copy, tmp_path):
     before = snapshot(export_store_copy)
     r = invoke("ingest", str(f), "--stakeholder", "W", "--type", "ngo", "--db", str(export_store_copy))
     assert_refused(export_store_copy, before, r, f"{f}, row 3, cell A3: the id '{recs[1][0]}' is {recs[1][0]} but the text is that of {recs[5][0]}")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("as_csv", [False, True])
+def test_import_of_a_response_sheet_points_to_ingest(export_store_copy, tmp_path, lang, as_csv):
+    """A newcomer imports the response sheet instead of ingesting it (even with --sur, as the first error said):
+    refused, store unchanged, and the hint names `upr ingest` (it used to add every recommendation again)."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    sheet = tmp_path / f"HTI-{lang}.xlsx"
+    assert invoke("sheet", "HTI", "--lang", lang, "-o", str(sheet), "--db", str(export_store_copy)).exit_code == 0
+    path = sheet
+    if as_csv:  # the same sheet saved as CSV by a spreadsheet
+        path = tmp_path / f"HTI-{lang}.csv"
+        ws = load_workbook(sheet).active
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)])
+    before = snapshot(export_store_copy)
+    r = invoke("import", str(path), "--sur", "HTI", "--db", str(export_store_copy))
+    assert_refused(export_store_copy, before, r, f"{path}: a response sheet", "nothing imported", f"upr ingest {path}")

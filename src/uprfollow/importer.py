@@ -126,7 +126,10 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
             if uhri.sniff(path, b"PK"):
                 return uhri.read(path)
         sheet, rows = sheet_rows(path)
-        result = upr_info.read_rows(rows, sheet, "upr-info-xls") or table.read_rows(rows, sheet, "table")
+        result = upr_info.read_rows(rows, sheet, "upr-info-xls")
+        if result is None:
+            refuse_response_sheet(path, rows)
+            result = table.read_rows(rows, sheet, "table")
     else:
         result, rows = _read_csv(path, encoding)
     if result is None:
@@ -135,6 +138,30 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
             hint=f"expected {EXPECTED_HEADERS}",
         )
     return result
+
+
+@lru_cache(maxsize=1)
+def _level_headers() -> dict[str, str]:
+    from .sheets import TEXTS
+
+    return {vocab.fold(t["headers"]["level"]): t["headers"]["level"] for t in TEXTS.values()}
+
+
+def refuse_response_sheet(path: Path, rows: list[list[object]]) -> None:
+    """A response sheet (`upr sheet`, filled or not) lists recommendations already in the store: importing it
+    would add them again, without their session. Refused, pointing to `upr ingest`."""
+    headers = _level_headers()
+    for n, row in enumerate(rows[:CSV_HEAD_ROWS], start=1):
+        for c in row:
+            text = cell_text(c).strip()
+            if text and vocab.fold(text) in headers:
+                raise InputError(
+                    f"{path}: a response sheet (row {n} has the column {text!r}), not a list of recommendations; "
+                    "nothing imported",
+                    hint=f"to store a stakeholder's assessments from it: upr ingest {path} --stakeholder NAME --type TYPE "
+                         "(its recommendations are already in the store)",
+                    problems=[Problem("a response sheet, not a list of recommendations", file=str(path), row=n, column=text)],
+                )
 
 
 def _first_row(rows: list[list[object]]) -> str:
@@ -176,7 +203,10 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
         head: list[list[str]] = list(islice(rest, CSV_HEAD_ROWS))
     else:
         head, rest = csv_rows(text), None
-    result = upr_info.read_rows(head, None, "upr-info-csv", rest) or table.read_rows(head, None, "table", rest)
+    result = upr_info.read_rows(head, None, "upr-info-csv", rest)
+    if result is None:
+        refuse_response_sheet(path, head)
+        result = table.read_rows(head, None, "table", rest)
     if result:
         result.defaults.setdefault("encoding", enc)
     return result, head
