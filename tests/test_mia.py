@@ -210,6 +210,11 @@ def test_cli_html_output_name(hti_store, runner, tmp_path, monkeypatch):
     assert (tmp_path / "MIA-HTI-cycle1-en.html").read_text().startswith("<!DOCTYPE html>")
     result = runner.invoke(app, ["mia", "HTI", "--session", "12", "--format", "html", "--lang", "es", "--db", str(hti_store)])
     assert result.stdout == "MIA-HTI-session12-es.html\n"
+    # choices take any case, as State names do (a newcomer typed --lang FR)
+    result = runner.invoke(app, ["mia", "HTI", "--format", "HTML", "--lang", "FR", "--db", str(hti_store)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "MIA-HTI-cycle1-fr.html\n"
+    assert '<html lang="fr">' in (tmp_path / "MIA-HTI-cycle1-fr.html").read_text()
 
 
 def test_template_dir_overrides_a_partial(hti_store, runner, tmp_path):

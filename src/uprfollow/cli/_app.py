@@ -140,7 +140,7 @@ DbOption = Annotated[
     ),
 ]
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).", case_sensitive=False)]
 
 
 def print_json(data: Any) -> None:

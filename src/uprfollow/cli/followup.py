@@ -66,7 +66,7 @@ def sheet_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="The workbook to write (FILE.xlsx).", dir_okay=False, show_default=False)],
     session: SessionOption = None,
     cycle: CycleOption = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of the headers, instructions and level drop-down.")] = Lang.en,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the headers, instructions and level drop-down.", case_sensitive=False)] = Lang.en,
     prefill: Annotated[
         str | None,
         typer.Option("--prefill", help="Fill in this stakeholder's current assessments, for the next round.", show_default=False),
@@ -95,7 +95,8 @@ def sheet_cmd(
 def ingest_cmd(
     files: Annotated[list[Path], typer.Argument(help="Filled response sheets: .xlsx, .xls, .ods or .csv.", show_default=False)],
     stakeholder: Annotated[str | None, typer.Option("--stakeholder", help="Who assessed (overrides the sheet's cell).", show_default=False)] = None,
-    type: Annotated[StakeholderType | None, typer.Option("--type", help="Stakeholder type (overrides the sheet's cell).", show_default=False)] = None,
+    type: Annotated[StakeholderType | None, typer.Option("--type", help="Stakeholder type (overrides the sheet's cell).", show_default=False,
+        case_sensitive=False)] = None,
     label: Annotated[str | None, typer.Option("--label", help="Short label, such as JS1 for a joint submission.", show_default=False)] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Date of the assessment, YYYY-MM-DD (default: the sheet's cell, else today).", show_default=False)
@@ -103,7 +104,8 @@ def ingest_cmd(
     sur: Annotated[str | None, typer.Option("--sur", help="State under review, for sheets that do not say (ISO3 or name).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check, match and count; write nothing.")] = False,
     keep_valid: Annotated[bool, typer.Option("--keep-valid", help="Store the rows without problems even when other rows or files have some.")] = False,
-    format: Annotated[IngestFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).")] = IngestFormat.table,
+    format: Annotated[IngestFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).",
+        case_sensitive=False)] = IngestFormat.table,
     db: DbOption = None,
 ) -> None:
     """Read filled response sheets and store each row's level, comment and sources.
@@ -169,7 +171,7 @@ def status_cmd(
         str | None,
         typer.Option("--level", help="Only this level: fully, partially, not, no_data or not_assessed.", show_default=False),
     ] = None,
-    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="table, json or csv (one row per voice).")] = StatusFormat.table,
+    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="table, json or csv (one row per voice).", case_sensitive=False)] = StatusFormat.table,
     db: DbOption = None,
 ) -> None:
     """Show, per recommendation, every stakeholder's level and comment, the IRI and its level.

@@ -68,15 +68,16 @@ ActionOpt = Annotated[list[str] | None, typer.Option("--action", metavar="1-5", 
 IssueOpt = Annotated[
     list[str] | None, typer.Option("--issue", metavar="ISSUE", help="Issue, as in `upr vocab issues`; several: see --issue-mode.", show_default=False)
 ]
-IssueModeOpt = Annotated[IssueMode, typer.Option("--issue-mode", help="With several --issue: any of them, or all of them.")]
+IssueModeOpt = Annotated[IssueMode, typer.Option("--issue-mode", help="With several --issue: any of them, or all of them.", case_sensitive=False)]
 SessionOpt = Annotated[list[str] | None, typer.Option("--session", metavar="N", help="UPR session number.", show_default=False)]
 CycleOpt = Annotated[list[str] | None, typer.Option("--cycle", metavar="N", help="UPR cycle 1-4.", show_default=False)]
 YearOpt = Annotated[list[str] | None, typer.Option("--year", metavar="YEAR", help="Year of the review.", show_default=False)]
 LevelOpt = Annotated[
     list[str] | None, typer.Option("--level", metavar="LEVEL", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)
 ]
-PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.")]
-FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).")]
+PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
+    case_sensitive=False)]
+FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx).", dir_okay=False, show_default=False)
 ]
@@ -219,7 +220,7 @@ def stats_cmd(
     pledges: PledgesOpt = Pledges.exclude,
     top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
     sort: Annotated[
-        Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.")
+        Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.", case_sensitive=False)
     ] = Sort.auto,
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Also write the chart as a vector image (FILE.svg).", dir_okay=False, show_default=False)

@@ -47,7 +47,7 @@ def vocabulary_rows(name: Vocabulary) -> list[dict]:
 
 @app.command("vocab")
 def vocab_cmd(
-    name: Annotated[Vocabulary, typer.Argument(help="Which vocabulary to list.")] = Vocabulary.countries,
+    name: Annotated[Vocabulary, typer.Argument(help="Which vocabulary to list.", case_sensitive=False)] = Vocabulary.countries,
     format: FormatOption = OutputFormat.table,
 ) -> None:
     """List a vocabulary: countries (ISO3, group, organisations), issues, actions, responses or sessions."""
