@@ -256,6 +256,14 @@ def test_usage_errors(runner, tmp_path):
     assert runner.invoke(app, ["mia", "HTI", "--session", "12", "--cycle", "1"]).exit_code == 2
 
 
+def test_session_out_of_range_is_a_usage_error(hti_store, runner):
+    """Like `upr search --session 99`: exit 2, and the hint gives the range (a newcomer got exit 1 and no hint)."""
+    result = runner.invoke(app, ["mia", "HTI", "--session", "99", "--db", str(hti_store)])
+    assert result.exit_code == 2, result.output
+    assert "not a UPR session" in result.stderr
+    assert "sessions run from 1 to" in result.stderr and "upr vocab sessions" in result.stderr
+
+
 # --- small synthetic stores: batch, sample notice, PDF reproducibility -----------------------------------------------
 
 

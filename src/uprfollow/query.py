@@ -119,6 +119,7 @@ def _lookup(values: Iterable[str], fn, what: str, choices: Iterable[str], option
 
 def _numbers(values: Iterable[str | int], what: str, known: Iterable[int], option: str) -> list[int]:
     known = sorted(set(known))
+    plural = "action categories" if what == "action category" else f"{what}s"
     out = []
     for v in values:
         try:
@@ -127,9 +128,9 @@ def _numbers(values: Iterable[str | int], what: str, known: Iterable[int], optio
                 raise ValueError
             n = int(f)
         except ValueError:
-            raise UsageError(f"{option} expects a number, not {v!r}", hint=f"{what}s run from {known[0]} to {known[-1]}") from None
+            raise UsageError(f"{option} expects a number, not {v!r}", hint=f"{plural} run from {known[0]} to {known[-1]}") from None
         if n not in known:
-            raise UsageError(f"unknown {what} {v!r} for {option}", hint=f"{what}s run from {known[0]} to {known[-1]}")
+            raise UsageError(f"unknown {what} {v!r} for {option}", hint=f"{plural} run from {known[0]} to {known[-1]}")
         out.append(n)
     return list(dict.fromkeys(out))
 

@@ -140,7 +140,7 @@ def ingest_cmd(
         if r.status == "refused":
             err(f"{head}: not stored ({len(r.problems)} problem{'s' if len(r.problems) != 1 else ''})")
             continue
-        body = f"{r.rows_read} rows, {len(r.assessments)} assessed" + (f" ({how})" if how else "") + f", {r.blank} blank"
+        body = f"{r.rows_read} row{'s' if r.rows_read != 1 else ''}, {len(r.assessments)} assessed" + (f" ({how})" if how else "") + f", {r.blank} blank"
         if r.status == "already ingested":
             err(f"{head}: {body}; already ingested, nothing to do")
         elif r.status == "unchanged":

@@ -53,7 +53,7 @@ def import_cmd(
         return
     verb = "would add" if dry_run else "added"
     for r in reports:
-        err(f"{Path(r.file).name}: {r.format}, {r.rows_read:,} rows: {r.added:,} new, {r.already_present:,} already present")
+        err(f"{Path(r.file).name}: {r.format}, {r.rows_read:,} row{'s' if r.rows_read != 1 else ''}: {r.added:,} new, {r.already_present:,} already present")
         if r.skipped:
             left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
             err(f"  left out on purpose: {left}")

@@ -514,5 +514,6 @@ def _stats_table(t) -> None:
     note = f"{t.total:,} recommendations"
     if multi:
         note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
-    note += f"; percentages are of {t.total:,}"
+    if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
+        note += f"; percentages are of {t.total:,}"
     err(note)

@@ -128,7 +128,7 @@ def _batch(db, out_dir: Path, fmt: str, lang: str, session, cycle, template_dir,
         for r in results:
             if r.ok:
                 typer.echo(r.file)
-    err(f"{len(results) - len(failed)} of {len(results)} digests written to {out_dir}")
+    err(f"{len(results) - len(failed)} of {len(results)} digest{'s' if len(results) != 1 else ''} written to {out_dir}")
     if failed:
         for r in failed:
             err(f"  failed: {r.state}: {r.error}")

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import vocab
-from ..errors import UnknownValue, UprError, UsageError
+from ..errors import UprError, UsageError
 from ..iri import RecStatus, Summary, statuses, summarise, summarise_by
 from ..store import Store
 
@@ -208,12 +208,14 @@ def build_digest(
     iso3 = resolve_state(state)
     country = vocab.countries()[iso3]
     if session is not None and cycle is not None:
-        raise UprError("give --session or --cycle, not both")
+        raise UsageError("give --session or --cycle, not both", hint="--session N for one review, --cycle N for all of a cycle")
     if session is not None:
         try:
             session = vocab.session_number(session)
         except ValueError as e:
-            raise UnknownValue(str(e)) from None
+            known = sorted(vocab.sessions())
+            raise UsageError(f"--session {session}: {e}",
+                             hint=f"sessions run from {known[0]} to {known[-1]} (`upr vocab sessions` lists them with their years)") from None
     if session is None and cycle is None:
         cycle = latest_assessed_cycle(store, iso3)
         if cycle is None:
