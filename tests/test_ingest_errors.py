@@ -95,6 +95,20 @@ def test_keep_valid_stores_the_good_rows(blank_sheet, export_store_copy, tmp_pat
     assert _counts(export_store_copy)["assessments"] == 2
 
 
+def test_date_before_the_review_is_stored_with_a_note(blank_sheet, export_store_copy, tmp_path):
+    """HTI was reviewed at session 12 (2011): a sheet as of 2009 has a wrong date. Stored (the levels are fine), but
+    the output says so, in the table and in JSON; a sheet dated after the review gets no note."""
+    f = filled(blank_sheet, tmp_path / "ngo.xlsx", {0: "Fully implemented", 1: "Not implemented"})
+    r = invoke("ingest", str(f), "--as-of", "2009-05-01", "--db", str(export_store_copy))
+    assert r.exit_code == 0, r.output
+    assert "added 2" in r.stderr
+    assert "note: the assessment date 2009-05-01 is before the review it assesses (session 12, 2011)" in r.stderr
+    later = filled(blank_sheet, tmp_path / "ngo2.xlsx", {0: "Partially implemented"})
+    r = invoke("ingest", str(later), "--as-of", "2013-11-04", "--db", str(export_store_copy), "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)[0]["warnings"] == []
+
+
 def test_sheet_for_another_state(blank_sheet, export_store_copy, tmp_path):
     f = filled(blank_sheet, tmp_path / "cuba.xlsx", {0: "Fully implemented", 1: "Partially", 2: "No data"}, sur="Cuba")
     before = snapshot(export_store_copy)

@@ -463,6 +463,7 @@ class FileReport:
     ingest_id: int | None = None
     type_from_option: bool = False
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # stored anyway, but worth a look (a date before the review)
     assessments: list[Assessment] = field(default_factory=list, repr=False)
 
     def problem(self, message: str, **where) -> None:
@@ -491,6 +492,7 @@ class FileReport:
             "status": self.status,
             "ingest_id": self.ingest_id,
             "problems": [p.as_dict() for p in self.problems],
+            "warnings": list(self.warnings),
         }
 
 
@@ -898,6 +900,8 @@ def ingest_files(
         if progress:
             progress(1)
     _check_history(store, reports)
+    for r in reports:
+        _check_date(store, r)
     problems = [pr for r in reports for pr in r.problems]
     if problems and not keep_valid:
         bad = sum(1 for r in reports if r.problems)
@@ -929,6 +933,22 @@ def ingest_files(
             if r.status == "written":
                 r.status = "dry run"
     return IngestResult(reports=reports, problems=problems, dry_run=dry_run)
+
+
+def _check_date(store: Store, r: FileReport) -> None:
+    """A sheet dated before the review of the recommendations it assesses has a wrong date: say so (not refused)."""
+    if not r.as_of or not r.assessments:
+        return
+    import json
+
+    session = store.conn.execute(
+        "SELECT max(session) FROM recommendations WHERE pk IN (SELECT value FROM json_each(?))",
+        (json.dumps([a.rec_pk for a in r.assessments]),),
+    ).fetchone()[0]
+    review = vocab.sessions().get(session) if session is not None else None
+    if review is not None and r.as_of[:4] < str(review.year):
+        r.warnings.append(f"the assessment date {r.as_of} is before the review it assesses (session {session}, {review.year}): "
+                          "check the sheet's date, or pass --as-of")
 
 
 def _options(stakeholder, type, label, as_of, sur) -> Options:

@@ -148,6 +148,8 @@ def ingest_cmd(
         else:
             verb = "would add" if r.status == "dry run" else "added"
             err(f"{head}: {body}; {verb} {r.added}, replaced {r.replaced}, unchanged {r.unchanged}")
+        for w in r.warnings:
+            err(f"  note: {w}")
     for p in result.problems:
         err(f"  - skipped: {p}")
     if dry_run:
