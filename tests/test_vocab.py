@@ -59,3 +59,12 @@ def test_actions_and_issues():
         vocab.action_level("7")
     assert len(vocab.issues()) == 54
     assert vocab.issue_name("women's rights") == "Women's rights"
+
+
+def test_mistyped_iso3_code_suggests_its_anagram_first():
+    """A newcomer typed `upr mia HIT`: Haiti (HTI) comes before Italy (ITA)."""
+    from uprfollow import vocab
+
+    assert vocab.closest_countries("HIT")[0] == "Haiti (HTI)"
+    assert vocab.closest_countries("NCH")[0] == "China (CHN)"
+    assert vocab.closest_countries("Hati") == ["Haiti (HTI)"]  # names still go by spelling

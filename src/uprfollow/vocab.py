@@ -123,11 +123,15 @@ def closest_countries(name: str, n: int = 3) -> list[str]:
     """'Name (ISO3)' strings of the countries closest to an unknown name (only those nearly as close as the best)."""
     index = _country_index()
     target = fold(name)
+    out: list[str] = []
+    if len(target) == 3 and target.isalpha():  # a mistyped ISO3 code: its anagrams first (HIT -> HTI, not ITA)
+        for code, c in countries().items():
+            if sorted(code.lower()) == sorted(target) and code.lower() != target:
+                out.append(f"{c.name} ({c.iso3})")
     hits = difflib.get_close_matches(target, list(index), n=n * 3, cutoff=0.6)
     if not hits:
-        return []
+        return out[:n]
     best = difflib.SequenceMatcher(None, target, hits[0]).ratio()
-    out: list[str] = []
     for h in hits:
         if difflib.SequenceMatcher(None, target, h).ratio() < best - 0.1:
             continue
