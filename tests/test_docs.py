@@ -44,3 +44,12 @@ def test_command_has_help(runner, name):
 def test_command_is_documented(name):
     text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
     assert f"upr {name}" in text, f"`upr {name}` is not documented in docs/"
+
+
+def test_help_lists_commands_in_the_order_of_the_work(runner):
+    """`upr --help` reads as the workflow: import, search, stats; sheet, ingest, status; mia; then the tools."""
+    import re
+
+    out = runner.invoke(app, ["--help"]).output
+    listed = re.findall(r"^  ([a-z]+)\s{2,}", out.split("Commands:")[1], flags=re.M)
+    assert listed == ["import", "search", "stats", "sheet", "ingest", "status", "mia", "sample", "vocab", "db"]

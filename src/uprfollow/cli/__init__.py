@@ -6,8 +6,16 @@ inside the commands that need them so `upr --help` stays instant.
 
 from __future__ import annotations
 
-from . import db_cmd, followup, importing, query_cmd, report_cmd, sample_cmd, vocab_cmd  # noqa: F401  (register commands)
+# Importing a module registers its commands; `upr --help` lists them in this order, the order of the work:
+# import, search, stats; sheet, ingest, status; mia; then sample, vocab, db.
+# isort: off
+from . import importing, query_cmd  # noqa: F401
+from . import followup  # noqa: F401
+from . import report_cmd  # noqa: F401
+from . import sample_cmd, vocab_cmd  # noqa: F401
+from . import db_cmd  # noqa: F401
 from ._app import app
+# isort: on
 
 
 def main() -> None:
