@@ -109,6 +109,16 @@ def test_date_before_the_review_is_stored_with_a_note(blank_sheet, export_store_
     assert json.loads(r.stdout)[0]["warnings"] == []
 
 
+def test_reingest_reports_the_stored_date(blank_sheet, export_store_copy, tmp_path):
+    """The same file again with another --as-of changes nothing, and the line shows the date that is stored."""
+    f = filled(blank_sheet, tmp_path / "ngo.xlsx", {0: "Fully implemented"})
+    assert invoke("ingest", str(f), "--as-of", "2013-11-04", "--db", str(export_store_copy)).exit_code == 0
+    r = invoke("ingest", str(f), "--as-of", "2012-01-01", "--db", str(export_store_copy))
+    assert r.exit_code == 0, r.output
+    assert "as of 2013-11-04" in r.stderr and "already ingested, nothing to do" in r.stderr
+    assert "2012-01-01" not in r.stderr
+
+
 def test_sheet_for_another_state(blank_sheet, export_store_copy, tmp_path):
     f = filled(blank_sheet, tmp_path / "cuba.xlsx", {0: "Fully implemented", 1: "Partially", 2: "No data"}, sur="Cuba")
     before = snapshot(export_store_copy)

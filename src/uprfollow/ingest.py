@@ -999,11 +999,13 @@ def _check_history(store: Store, reports: list[FileReport]) -> None:
         dup = None
         if row is not None:
             dup = conn.execute(
-                "SELECT id, started_at FROM ingests WHERE sha256 = ? AND stakeholder_id = ? AND sur = ?", (r.sha256, row["id"], r.sur)
+                "SELECT id, started_at, as_of FROM ingests WHERE sha256 = ? AND stakeholder_id = ? AND sur = ?", (r.sha256, row["id"], r.sur)
             ).fetchone()
         if dup is not None or key in seen:
             r.status = "already ingested"
             r.unchanged = len(r.assessments)
+            if dup is not None and dup["as_of"]:
+                r.as_of = dup["as_of"]  # the date it was stored with, not a new --as-of that was not applied
             continue
         seen.add(key)
         if row is not None and r.as_of:
