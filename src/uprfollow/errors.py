@@ -101,3 +101,8 @@ class ProblemList:
 
     def __bool__(self) -> bool:
         return bool(self.problems)
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """'1 row', '2 rows', '1,204 problems': a count with its noun in the right number (for messages)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"

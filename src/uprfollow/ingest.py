@@ -48,7 +48,7 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__, vocab
-from .errors import InputError, Problem, UsageError
+from .errors import InputError, Problem, UsageError, counted
 from .formats.sniff import cell_text, column_letter, container, csv_rows, decode
 from .importer import sha256_of
 from .store import Store
@@ -908,9 +908,9 @@ def ingest_files(
         valid = sum(len(r.assessments) for r in reports if r.status == "pending")
         hint = "fix what is named above and ingest again"
         if valid:  # --keep-valid helps only when something is left to keep
-            hint += f", or pass --keep-valid to store the {valid:,} row{'s' if valid != 1 else ''} without problems"
+            hint += f", or pass --keep-valid to store the {counted(valid, 'row')} without problems"
         raise InputError(
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {bad} of {len(paths)} file{'s' if len(paths) != 1 else ''}, nothing ingested",
+            f"{counted(len(problems), 'problem')} in {bad} of {counted(len(paths), 'file')}, nothing ingested",
             problems=problems,
             hint=hint,
         )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import counted
 from ._app import App, DbOption, FormatOption, OutputFormat, app, err, print_json
 
 db_app = App(
@@ -48,7 +49,7 @@ def check_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) ->
         err(f"ok: the store {report.path} is healthy ({counts})")
         return
     total = len(report.findings) + sum(report.truncated.values())
-    err(f"{total:,} problem{'s' if total != 1 else ''} in the store {report.path}")
+    err(f"{counted(total, 'problem')} in the store {report.path}")
     err("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
     raise typer.Exit(1)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import counted
 from ._app import DbOption, app, err, print_json, stderr_is_tty
 
 
@@ -138,9 +139,9 @@ def ingest_cmd(
         how = ", ".join(f"{n} by {m}" for m, n in sorted(r.matched.items()))
         head = f"{Path(r.file).name}: {r.sur or '?'}, {who}, as of {r.as_of or '?'}"
         if r.status == "refused":
-            err(f"{head}: not stored ({len(r.problems)} problem{'s' if len(r.problems) != 1 else ''})")
+            err(f"{head}: not stored ({counted(len(r.problems), 'problem')})")
             continue
-        body = f"{r.rows_read} row{'s' if r.rows_read != 1 else ''}, {len(r.assessments)} assessed" + (f" ({how})" if how else "") + f", {r.blank} blank"
+        body = f"{counted(r.rows_read, 'row')}, {len(r.assessments)} assessed" + (f" ({how})" if how else "") + f", {r.blank} blank"
         if r.status == "already ingested":
             err(f"{head}: {body}; already ingested, nothing to do")
         elif r.status == "unchanged":

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import counted
 from ._app import DbOption, FormatOption, OutputFormat, app, err, print_json, stderr_is_tty
 
 
@@ -53,7 +54,7 @@ def import_cmd(
         return
     verb = "would add" if dry_run else "added"
     for r in reports:
-        err(f"{Path(r.file).name}: {r.format}, {r.rows_read:,} row{'s' if r.rows_read != 1 else ''}: {r.added:,} new, {r.already_present:,} already present")
+        err(f"{Path(r.file).name}: {r.format}, {counted(r.rows_read, 'row')}: {r.added:,} new, {r.already_present:,} already present")
         if r.skipped:
             left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
             err(f"  left out on purpose: {left}")

@@ -14,7 +14,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from ..errors import UsageError, counted
 from ._app import DbOption, app, err
 
 
@@ -181,7 +181,7 @@ def search_cmd(
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
             else:
-                err(f"{total:,} recommendation{'s' if total != 1 else ''}")
+                err(counted(total, "recommendation"))
             return
         n = _export(rows, format, output, sheet="recommendations")
         if n == 0 and format != DataFormat.json:  # JSON says it with []

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UprError, UsageError
+from ..errors import UprError, UsageError, counted
 from ._app import DbOption, app, err, print_json, stderr_is_tty
 
 
@@ -128,7 +128,7 @@ def _batch(db, out_dir: Path, fmt: str, lang: str, session, cycle, template_dir,
         for r in results:
             if r.ok:
                 typer.echo(r.file)
-    err(f"{len(results) - len(failed)} of {len(results)} digest{'s' if len(results) != 1 else ''} written to {out_dir}")
+    err(f"{len(results) - len(failed)} of {counted(len(results), 'digest')} written to {out_dir}")
     if failed:
         for r in failed:
             err(f"  failed: {r.state}: {r.error}")
