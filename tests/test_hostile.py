@@ -105,7 +105,7 @@ def test_hostile_file_is_refused(case: Case, corpus, seeded, tmp_path):
     db.write_bytes(seeded.read_bytes())
     before = store_hash(db)
     code, out, err, _seconds, rss = run_measured(["import", str(corpus[case.name]), *case.args], db)
-    assert code == 1, f"exit {code}\nstdout: {out[:2000]}\nstderr: {err[:2000]}"
+    assert code == case.exit_code, f"exit {code}\nstdout: {out[:2000]}\nstderr: {err[:2000]}"
     assert case.expected in err, err[:3000]
     assert "Traceback" not in err
     assert store_hash(db) == before, "the store changed"

@@ -173,7 +173,7 @@ def test_fts_syntax_never_reaches_sqlite(export_store, query):
 def test_unknown_filter_values(export_store, runner):
     result = runner.invoke(app, ["search", "--db", str(export_store), "--sur", "Hatii"])
     assert result.exit_code == 2
-    assert "Error: unknown country 'Hatii' for --sur" in result.stderr and "Haiti (HTI)" in result.stderr
+    assert "Error: unknown State 'Hatii' for --sur" in result.stderr and "Haiti (HTI)" in result.stderr
     result = runner.invoke(app, ["search", "--db", str(export_store), "--response", "acepted"])
     assert result.exit_code == 2 and "did you mean 'Accepted'" in result.stderr
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from followup_fixtures import invoke
 
-from uprfollow import ingest
-from uprfollow.sheets import COLUMNS, FIRST_DATA_ROW, HEADER_ROW, TEXTS
+from uprfollow import vocab
+from uprfollow.formats import response_sheet
+from uprfollow.formats.response_sheet import COLUMNS, FIRST_DATA_ROW, HEADER_ROW, TEXTS
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +66,14 @@ def test_level_drop_down(hti_sheets, lang):
 def test_every_written_label_is_read_back(lang):
     t = TEXTS[lang]
     for f, header in t["headers"].items():
-        assert ingest.field_of(header) == f, header
+        assert response_sheet.field_of(header) == f, header
     for lv, word in t["levels"].items():
-        assert ingest.level_of(word) == lv, word
+        assert vocab.level_of(word) == lv, word
     for ty, word in t["types"].items():
-        assert ingest.type_of(word) == ty, word
+        assert vocab.type_of(word) == ty, word
     for f, label in t["meta"].items():
-        assert ingest.field_of(label) == f, label
-    assert ingest.field_of(t["date_hint"]) == "as_of"
+        assert response_sheet.field_of(label) == f, label
+    assert response_sheet.field_of(t["date_hint"]) == "as_of"
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_every_written_label_is_read_back(lang):
      ("no implementada", "not"), ("Implementada parcialmente", "partially"), ("Pas de données", "no_data"), ("Sin datos", "no_data")],
 )
 def test_level_synonyms(word, level):
-    assert ingest.level_of(word) == level
+    assert vocab.level_of(word) == level
 
 
 def test_french_sheet(hti_sheets):

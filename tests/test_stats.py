@@ -149,7 +149,7 @@ def test_empty_result(export_store, runner):
     ("args", "message"),
     [
         (["--by", "isue"], "unknown category 'isue' for --by"),
-        (["--by", "issue", "--sur", "Hatii"], "unknown country 'Hatii' for --sur"),
+        (["--by", "issue", "--sur", "Hatii"], "unknown State 'Hatii' for --sur"),
         (["--by", "issue", "--rs-org", "EUU"], "unknown organisation 'EUU' for --rs-org"),
         (["--by", "issue", "--cycle", "9"], "unknown cycle '9' for --cycle"),
         (["--by", "issue", "--by", "issue"], "--by issue is given twice"),

@@ -20,6 +20,7 @@ class Problem:
     cell: str | None = None
     value: str | None = None
     hint: str | None = None
+    rows: list[int] | None = None  # one problem found identically in several rows (see group_problems)
 
     def where(self) -> str:
         parts = []
@@ -106,3 +107,38 @@ class ProblemList:
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """'1 row', '2 rows', '1,204 problems': a count with its noun in the right number (for messages)."""
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def ranges(rows: list[int], most: int = 6) -> str:
+    """'10-26, 30, 41-42': row numbers as runs (at most `most` runs, then '...')."""
+    rows = sorted(set(rows))
+    out: list[str] = []
+    start = prev = rows[0]
+    for r in [*rows[1:], None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if r is not None:
+            start = prev = r
+    return ", ".join(out[:most]) + (", ..." if len(out) > most else "")
+
+
+def group_problems(problems: list[Problem]) -> list[Problem]:
+    """Identical problems of several rows (same message, column and hint) become one: '17 rows (10-26): unknown level ...'."""
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.message, p.file, p.sheet, p.column, p.hint, p.row is None), []).append(p)
+    out: list[Problem] = []
+    done: set[tuple] = set()
+    for p in problems:
+        key = (p.message, p.file, p.sheet, p.column, p.hint, p.row is None)
+        same = groups[key]
+        if len(same) < 2 or p.row is None:
+            out.append(p)
+        elif key not in done:
+            done.add(key)
+            rows = [q.row for q in same if q.row is not None]
+            out.append(Problem(f"{counted(len(rows), 'row')} ({ranges(rows)}): {p.message}", file=p.file, sheet=p.sheet,
+                               column=p.column, value=p.value, hint=p.hint, rows=rows))
+    return out

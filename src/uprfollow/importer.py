@@ -26,6 +26,7 @@ from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
+from .formats.response_sheet import refuse_response_sheet
 from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
 from .store import Store
 
@@ -128,7 +129,7 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
         sheet, rows = sheet_rows(path)
         result = upr_info.read_rows(rows, sheet, "upr-info-xls")
         if result is None:
-            refuse_response_sheet(path, rows)
+            refuse_response_sheet(path, rows, CSV_HEAD_ROWS)
             result = table.read_rows(rows, sheet, "table")
     else:
         result, rows = _read_csv(path, encoding)
@@ -138,30 +139,6 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
             hint=f"expected {EXPECTED_HEADERS}",
         )
     return result
-
-
-@lru_cache(maxsize=1)
-def _level_headers() -> dict[str, str]:
-    from .sheets import TEXTS
-
-    return {vocab.fold(t["headers"]["level"]): t["headers"]["level"] for t in TEXTS.values()}
-
-
-def refuse_response_sheet(path: Path, rows: list[list[object]]) -> None:
-    """A response sheet (`upr sheet`, filled or not) lists recommendations already in the store: importing it
-    would add them again, without their session. Refused, pointing to `upr ingest`."""
-    headers = _level_headers()
-    for n, row in enumerate(rows[:CSV_HEAD_ROWS], start=1):
-        for c in row:
-            text = cell_text(c).strip()
-            if text and vocab.fold(text) in headers:
-                raise InputError(
-                    f"{path}: a response sheet (row {n} has the column {text!r}), not a list of recommendations; "
-                    "nothing imported",
-                    hint=f"to store a stakeholder's assessments from it: upr ingest {path} --stakeholder NAME --type TYPE "
-                         "(its recommendations are already in the store)",
-                    problems=[Problem("a response sheet, not a list of recommendations", file=str(path), row=n, column=text)],
-                )
 
 
 def _first_row(rows: list[list[object]]) -> str:
@@ -205,7 +182,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
         head, rest = csv_rows(text), None
     result = upr_info.read_rows(head, None, "upr-info-csv", rest)
     if result is None:
-        refuse_response_sheet(path, head)
+        refuse_response_sheet(path, head, CSV_HEAD_ROWS)
         result = table.read_rows(head, None, "table", rest)
     if result:
         result.defaults.setdefault("encoding", enc)
@@ -514,8 +491,8 @@ def prepare_files(
     progress: Progress | None = None,
 ) -> list[ImportReport]:
     """Read and check every file, without touching any store; raise InputError listing every problem."""
-    if sur and vocab.country_code(sur) is None:
-        raise InputError(f"--sur {sur!r}: unknown State", hint=vocab.country_hint(sur))
+    if sur:
+        vocab.resolve_state(sur, "--sur")
     prepared: list[ImportReport] = []
     errors: list[InputError] = []
     for p in paths:

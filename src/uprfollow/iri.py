@@ -15,16 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .store import Store
+from .vocab import ALL_LEVELS, level_label
 
-LEVELS = ("fully", "partially", "not", "no_data")
-ALL_LEVELS = (*LEVELS, "not_assessed")
-LEVEL_LABELS = {
-    "fully": "Fully implemented",
-    "partially": "Partially implemented",
-    "not": "Not implemented",
-    "no_data": "No data",
-    "not_assessed": "Not assessed",
-}
+LEVEL_LABELS = {lv: level_label(lv, "en") for lv in ALL_LEVELS}
 DOUBLED_SCORE = {"fully": 2, "partially": 1, "not": 0}
 
 

@@ -33,8 +33,8 @@ from .migrations import MIGRATIONS
 from .paths import UnsafeOutputPath, safe_output_path
 
 MAX_PER_CHECK = 200
-LEVELS = ("fully", "partially", "not", "no_data")
-STAKEHOLDER_TYPES = ("state", "ngo", "nhri", "un", "academic", "other")
+LEVELS = vocab.LEVELS
+STAKEHOLDER_TYPES = vocab.STAKEHOLDER_TYPES
 # Formats whose every row names a recommending State (DOMAIN.md: one row per recommendation and RS)
 FORMATS_WITH_RS = ("upr-info-csv", "upr-info-xls")
 

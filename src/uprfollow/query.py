@@ -29,27 +29,7 @@ from .errors import UsageError
 
 PLEDGE_MODES = ("exclude", "include", "only")
 ISSUE_MODES = ("any", "all")
-LEVELS = ("fully", "partially", "not", "no_data", "not_assessed")
 LEVEL_VIEW = "recommendation_levels"
-LEVEL_SPELLINGS = {
-    "fully": "fully",
-    "fully implemented": "fully",
-    "full": "fully",
-    "partially": "partially",
-    "partially implemented": "partially",
-    "partial": "partially",
-    "not": "not",
-    "not implemented": "not",
-    "none": "not",
-    "no data": "no_data",
-    "no_data": "no_data",
-    "nodata": "no_data",
-    "not assessed": "not_assessed",
-    "not_assessed": "not_assessed",
-    "unassessed": "not_assessed",
-}
-
-
 @dataclass
 class Filters:
     """Canonical filter values (ISO3 codes, canonical names, numbers). Empty list = no filter."""
@@ -100,10 +80,7 @@ def _unknown(what: str, value: str, choices: Iterable[str], option: str) -> Usag
 def _countries(values: Iterable[str], option: str) -> list[str]:
     out = []
     for v in values:
-        code = vocab.country_code(v)
-        if code is None:
-            raise UsageError(f"unknown country {v!r} for {option}", hint=vocab.country_hint(v))
-        out.append(code)
+        out.append(vocab.resolve_state(v, option))
     return list(dict.fromkeys(out))
 
 
@@ -133,10 +110,6 @@ def _numbers(values: Iterable[str | int], what: str, known: Iterable[int], optio
             raise UsageError(f"unknown {what} {v!r} for {option}", hint=f"{plural} run from {known[0]} to {known[-1]}")
         out.append(n)
     return list(dict.fromkeys(out))
-
-
-def level_name(value: str) -> str | None:
-    return LEVEL_SPELLINGS.get(vocab.fold(value)) or LEVEL_SPELLINGS.get(value.strip().lower())
 
 
 def make_filters(
@@ -184,7 +157,7 @@ def make_filters(
         session=_numbers(session or (), "session", sessions, "--session"),
         cycle=_numbers(cycle or (), "cycle", {s.cycle for s in sessions.values()}, "--cycle"),
         year=_numbers(year or (), "year", range(2008, max(s.year for s in sessions.values()) + 1), "--year"),
-        level=_lookup(level or (), level_name, "implementation level", LEVELS, "--level"),
+        level=list(dict.fromkeys(vocab.resolve_level(v, "--level") for v in level or ())),
         pledges=pledges,
         text=text if text and text.strip() else None,
     )

@@ -545,7 +545,7 @@ def fill_sheets(sheet: str | Path, folder: str | Path, *, seed: int = DEFAULT_SE
     """
     from openpyxl import load_workbook
 
-    from .sheets import COLUMNS, HEADER_ROW, TEXTS
+    from .formats.response_sheet import COLUMNS, HEADER_ROW, TEXTS, sheet_language
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -553,7 +553,7 @@ def fill_sheets(sheet: str | Path, folder: str | Path, *, seed: int = DEFAULT_SE
     for s in SAMPLE_STAKEHOLDERS:
         wb = load_workbook(sheet)
         ws = wb.worksheets[0]
-        lang = next((k for k, t in TEXTS.items() if ws.cell(HEADER_ROW, 1).value == t["headers"]["id"]), "en")
+        lang = sheet_language(ws.cell(HEADER_ROW, 1).value)
         words = TEXTS[lang]["levels"]
         ws.cell(4, 3).value = s.name
         ws.cell(4, 5).value = TEXTS[lang]["types"][s.type]
@@ -564,7 +564,7 @@ def fill_sheets(sheet: str | Path, folder: str | Path, *, seed: int = DEFAULT_SE
         for r in range(HEADER_ROW + 1, ws.max_row + 1):
             if not ws.cell(r, 1).value or rng.random() > s.coverage:
                 continue
-            level = rng.choices(("fully", "partially", "not", "no_data"), weights=s.weights)[0]
+            level = rng.choices(vocab.LEVELS, weights=s.weights)[0]
             ws.cell(r, level_col).value = words[level]
             ws.cell(r, level_col + 1).value = rng.choice(_COMMENTS[level])
             ws.cell(r, level_col + 2).value = f"{s.label} follow-up report, 2013 [fictional]"

@@ -8,8 +8,9 @@ unlocked (sheet protection, no password: it guards against accidents, not people
 Everything written from the store goes in as text with Excel's quote prefix when it
 starts with = + - @, so no spreadsheet ever takes it for a formula.
 
-The labels written here are all recognised by `ingest` (tests check it), in English,
-French and Spanish.
+The sheet's columns and words (English, French, Spanish) are those of the format module
+`formats/response_sheet.py`, which also reads filled sheets back; level and stakeholder-type
+words come from `vocab` (the same table the digest uses).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import vocab
 from .errors import InputError, UsageError
+from .formats.cells import looks_like_formula
+from .formats.response_sheet import COLUMNS, FIRST_DATA_ROW, HEADER_ROW, INPUT_COLUMNS, TEXTS
 from .iri import RecStatus, statuses
 from .paths import replace_atomically, safe_output_path
 from .store import Store
@@ -29,96 +32,7 @@ if TYPE_CHECKING:  # openpyxl is imported inside the functions that need it
     from openpyxl.cell.cell import Cell
     from openpyxl.workbook import Workbook
 
-LANGS = ("en", "fr", "es")
-STAKEHOLDER_TYPES = ("state", "ngo", "nhri", "un", "academic", "other")
-FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
-
-# Column order of the recommendation rows; the last three are the stakeholder's input.
-COLUMNS = ("id", "paragraph", "text", "rs", "response", "issues", "level", "comment", "sources")
 WIDTHS = {"id": 19, "paragraph": 11, "text": 70, "rs": 26, "response": 12, "issues": 24, "level": 24, "comment": 50, "sources": 30}
-INPUT_COLUMNS = ("level", "comment", "sources")
-
-HEADER_ROW = 7
-FIRST_DATA_ROW = HEADER_ROW + 1
-
-TEXTS: dict[str, dict[str, Any]] = {
-    "en": {
-        "sheet": "Recommendations",
-        "title": "Universal Periodic Review - follow-up response sheet",
-        "instructions": (
-            "For each recommendation, choose the level of implementation in column G (fully, partially or not "
-            "implemented; 'No data' when the information you have does not let you judge), explain it in column H "
-            "and name your sources in column I. Leave the row empty if you do not assess a recommendation. Do not "
-            "change the ID or the text: they are how your answers are matched. Fill in your organisation's name, "
-            "type and the date of your assessment below, then send the file back as it is."
-        ),
-        "meta": {"sur": "State under review", "session": "Session", "stakeholder": "Stakeholder",
-                 "stakeholder_type": "Stakeholder type", "label": "Short label", "as_of": "Assessment as of"},
-        "headers": {"id": "ID", "paragraph": "Paragraph", "text": "Recommendation", "rs": "Recommending State(s)",
-                    "response": "Response", "issues": "Issues", "level": "Level of implementation",
-                    "comment": "Comment", "sources": "Sources"},
-        "levels": {"fully": "Fully implemented", "partially": "Partially implemented", "not": "Not implemented",
-                   "no_data": "No data"},
-        "types": {"state": "State", "ngo": "NGO", "nhri": "NHRI", "un": "UN agency", "academic": "Academic",
-                  "other": "Other"},
-        "responses": {"Accepted": "Accepted", "Noted": "Noted", "Pending": "Pending", "Voluntary Pledge": "Voluntary pledge"},
-        "cycle": "cycle {cycle}",
-        "date_hint": "Date (YYYY-MM-DD)",
-        "level_prompt": "Choose a level from the list",
-        "level_error": "Use one of the levels in the list.",
-    },
-    "fr": {
-        "sheet": "Recommandations",
-        "title": "Examen périodique universel - fiche de suivi",
-        "instructions": (
-            "Pour chaque recommandation, choisissez le niveau de mise en œuvre dans la colonne G (entièrement, "
-            "partiellement ou non mise en œuvre ; « Pas de données » si vos informations ne permettent pas d'en "
-            "juger), expliquez-le dans la colonne H et citez vos sources dans la colonne I. Laissez la ligne vide si "
-            "vous n'évaluez pas une recommandation. Ne modifiez ni l'identifiant ni le texte : ils servent à "
-            "retrouver vos réponses. Indiquez ci-dessous le nom et le type de votre organisation et la date de "
-            "votre évaluation, puis renvoyez le fichier tel quel."
-        ),
-        "meta": {"sur": "État examiné", "session": "Session", "stakeholder": "Partie prenante",
-                 "stakeholder_type": "Type de partie prenante", "label": "Sigle", "as_of": "Date de l'évaluation"},
-        "headers": {"id": "Identifiant", "paragraph": "Paragraphe", "text": "Recommandation",
-                    "rs": "État(s) recommandant(s)", "response": "Réponse", "issues": "Thèmes",
-                    "level": "Niveau de mise en œuvre", "comment": "Commentaire", "sources": "Sources"},
-        "levels": {"fully": "Entièrement mise en œuvre", "partially": "Partiellement mise en œuvre",
-                   "not": "Non mise en œuvre", "no_data": "Pas de données"},
-        "types": {"state": "État", "ngo": "ONG", "nhri": "INDH", "un": "Agence des Nations Unies",
-                  "academic": "Universitaire", "other": "Autre"},
-        "responses": {"Accepted": "Acceptée", "Noted": "Notée", "Pending": "En attente", "Voluntary Pledge": "Engagement volontaire"},
-        "cycle": "cycle {cycle}",
-        "date_hint": "Date (AAAA-MM-JJ)",
-        "level_prompt": "Choisissez un niveau dans la liste",
-        "level_error": "Utilisez l'un des niveaux de la liste.",
-    },
-    "es": {
-        "sheet": "Recomendaciones",
-        "title": "Examen Periódico Universal - hoja de seguimiento",
-        "instructions": (
-            "Para cada recomendación, elija el nivel de implementación en la columna G (plenamente, parcialmente o "
-            "no implementada; «Sin datos» si su información no permite juzgar), explíquelo en la columna H e indique "
-            "sus fuentes en la columna I. Deje la fila vacía si no evalúa una recomendación. No modifique el "
-            "identificador ni el texto: sirven para reconocer sus respuestas. Indique abajo el nombre y el tipo de "
-            "su organización y la fecha de su evaluación, y devuelva el archivo tal cual."
-        ),
-        "meta": {"sur": "Estado examinado", "session": "Sesión", "stakeholder": "Parte interesada",
-                 "stakeholder_type": "Tipo de parte interesada", "label": "Sigla", "as_of": "Fecha de la evaluación"},
-        "headers": {"id": "Identificador", "paragraph": "Párrafo", "text": "Recomendación",
-                    "rs": "Estado(s) recomendante(s)", "response": "Respuesta", "issues": "Temas",
-                    "level": "Nivel de implementación", "comment": "Comentario", "sources": "Fuentes"},
-        "levels": {"fully": "Plenamente implementada", "partially": "Parcialmente implementada",
-                   "not": "No implementada", "no_data": "Sin datos"},
-        "types": {"state": "Estado", "ngo": "ONG", "nhri": "INDH", "un": "Agencia de la ONU",
-                  "academic": "Académico", "other": "Otro"},
-        "responses": {"Accepted": "Aceptada", "Noted": "Anotada", "Pending": "Pendiente", "Voluntary Pledge": "Compromiso voluntario"},
-        "cycle": "ciclo {cycle}",
-        "date_hint": "Fecha (AAAA-MM-DD)",
-        "level_prompt": "Elija un nivel de la lista",
-        "level_error": "Use uno de los niveles de la lista.",
-    },
-}
 
 
 @dataclass
@@ -135,11 +49,6 @@ class SheetInfo:
         return dict(self.__dict__)
 
 
-def needs_quote(value: str) -> bool:
-    """True when a spreadsheet could take the text for a formula (a leading = + - @, tab or CR)."""
-    return value.startswith(FORMULA_LEADERS)
-
-
 def put_text(cell: Cell, value: str | None) -> None:
     """Write text so that it stays text: string type always, quote prefix when it looks like a formula."""
     if value is None or value == "":
@@ -147,7 +56,7 @@ def put_text(cell: Cell, value: str | None) -> None:
         return
     cell.value = value
     cell.data_type = "s"  # openpyxl made it a formula if it starts with '='; force text
-    if needs_quote(value):
+    if looks_like_formula(value):
         cell.quotePrefix = True
 
 
@@ -211,13 +120,10 @@ def build(
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    if lang not in TEXTS:
-        raise UsageError(f"--lang {lang!r}: not a sheet language", hint=f"use one of {', '.join(LANGS)}")
+    lang = vocab.resolve_language(lang)
     if session is not None and cycle is not None:
         raise UsageError("--session and --cycle cannot be used together", hint="choose one")
-    code = vocab.country_code(sur)
-    if code is None:
-        raise InputError(f"unknown State {sur!r}", hint=vocab.country_hint(sur))
+    code = vocab.resolve_state(sur)
     items = statuses(store, code, session=session, cycle=cycle)
     if not items:
         scope = f" at session {session}" if session is not None else f" in cycle {cycle}" if cycle is not None else ""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import vocab
 from .errors import UsageError
-from .query import LEVEL_VIEW, LEVELS, Filters, execute, require_levels, where_sql
+from .query import LEVEL_VIEW, Filters, execute, require_levels, where_sql
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,13 +110,7 @@ def value_label(cat: str, value: Any) -> str:
         a = vocab.action_categories().get(value)
         return f"{value} {a.name}" if a else str(value)
     if cat == "level":
-        return {
-            "fully": "fully implemented",
-            "partially": "partially implemented",
-            "not": "not implemented",
-            "no_data": "no data",
-            "not_assessed": "not assessed",
-        }.get(value, str(value))
+        return vocab.level_label(value).lower() if value in vocab.ALL_LEVELS else str(value)
     return str(value)
 
 
@@ -440,7 +434,7 @@ def _order(cat: str, values: list[Any], totals: Any, sort: str, top: int | None)
     def natural(i: int) -> tuple:
         v = values[i]
         if cat == "level":
-            return (special.get(v, 0), LEVELS.index(v) if v in LEVELS else 99, str(v))
+            return (special.get(v, 0), vocab.ALL_LEVELS.index(v) if v in vocab.ALL_LEVELS else 99, str(v))
         if cat == "response":
             return (special.get(v, 0), vocab.CANONICAL_RESPONSES.index(v) if v in vocab.CANONICAL_RESPONSES else 99, str(v))
         return (special.get(v, 0), v if isinstance(v, int) else 0, str(v))
@@ -482,7 +476,7 @@ def _triggered(result: Tally, total: int) -> None:
             key = (level, other) if li == 0 else (other, level)
             return result.counts.get(key, 0)
 
-        assessed = sum(get(lv) for lv in ("fully", "partially", "not", "no_data"))
+        assessed = sum(get(lv) for lv in vocab.LEVELS)
         group_total = assessed + get("not_assessed")
         trig = get("fully") + get("partially")
         share = round(100.0 * trig / assessed, 2) if assessed else None

@@ -1,9 +1,16 @@
-"""The vocabularies of the eight categories, loaded from the data files in `data/`.
+"""The vocabularies, loaded from the data files in `data/` (and the user's vocabulary folder).
 
 One module owns every list: countries and their aliases, regional groups,
-organisations, the 54 UPR Info issues, the five action categories, responses and
-sessions. Lookups normalise case, accents, punctuation and "&"/"St" spellings, and
-unknown values come back with the closest known ones so errors can suggest a fix.
+organisations, the 54 UPR Info issues, the five action categories, responses,
+sessions, levels of implementation, stakeholder types and the three languages.
+One resolver per concept (`resolve_state`, `level_of`/`resolve_level`, `type_of`,
+`resolve_language`), one `fold` for every lookup, one CSV loader (`read_csv`).
+Lookups normalise case, accents, punctuation and "&"/"St" spellings, and unknown
+values come back with the closest known ones so errors can suggest a fix.
+
+The user's vocabulary folder (`user_vocab_dir()`: `$XDG_CONFIG_HOME/uprfollow/`, else
+`~/.config/uprfollow/`) may hold a `level_words.csv` with the same columns as the
+packaged one; its words are read after `data/`'s and add to them.
 """
 
 from __future__ import annotations
@@ -11,12 +18,15 @@ from __future__ import annotations
 import csv
 import difflib
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from .errors import counted
 
 REGIONAL_GROUPS = ("Africa", "Asia", "EEG", "GRULAC", "WEOG", "Observer")
 ORGANISATIONS = ("ACS", "AL", "AU", "ASEAN", "CIS", "Commonwealth", "EU", "OAS", "OEI", "OIC", "OIF", "PIF")
@@ -32,21 +42,40 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data"
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with open(data_dir() / name, encoding="utf-8", newline="") as f:
+def user_vocab_dir() -> Path:
+    """The user's vocabulary folder: `$XDG_CONFIG_HOME/uprfollow`, else `~/.config/uprfollow` (may not exist)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "uprfollow"
+
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a vocabulary CSV: a bare name is a file of `data/`, a path is read as given."""
+    path = Path(path)
+    if not path.is_absolute() and len(path.parts) == 1:
+        path = data_dir() / path
+    with open(path, encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
 
 
+_rows = read_csv
+_FOLD_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
 def fold(text: str) -> str:
-    """Normalise a name for lookup: lower case, no accents, no punctuation, one space."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    """The one lookup key of every vocabulary: lower case, no accents ('œ' is 'oe'), no punctuation but '§',
+    '&' read as 'and', 'St' as 'Saint', a leading 'the' dropped, one space."""
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_FOLD_LIGATURES)))
     text = text.lower().replace("&", " and ")
     text = re.sub(r"[’'`]", "", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    text = re.sub(r"^st ", "saint ", text)
-    text = re.sub(r" st ", " saint ", text)
-    text = re.sub(r"^the ", "", text)
+    text = re.sub(r"[^a-z0-9§]+", " ", text).strip()
+    if "st" in text:
+        text = re.sub(r"^st ", "saint ", text)
+        text = re.sub(r" st ", " saint ", text)
+    if text.startswith("the "):
+        text = text[4:]
     return text
 
 
@@ -140,6 +169,20 @@ def closest_countries(name: str, n: int = 3) -> list[str]:
         if label not in out:
             out.append(label)
     return out[:n]
+
+
+def resolve_state(value: str, option: str | None = None) -> str:
+    """The one State resolver for what a user typed (an argument or an option): ISO3 code, name or alias.
+
+    Unknown -> UsageError (exit 2) "unknown State 'X'" (+ " for --sur" when it came from an option),
+    with the closest States as a hint.
+    """
+    from .errors import UsageError
+
+    code = country_code(value)
+    if code is None:
+        raise UsageError(f"unknown State {value!r}" + (f" for {option}" if option else ""), hint=country_hint(value))
+    return code
 
 
 def country_hint(name: str) -> str:
@@ -262,3 +305,223 @@ def organisation(value: str) -> str | None:
 
 def alias_count() -> int:
     return len(_country_index())
+
+
+# --------------------------------------------------------------------------- languages
+
+LANGUAGES = ("en", "fr", "es")
+
+
+def resolve_language(value: str, option: str = "--lang") -> str:
+    """'en', 'FR', 'es' -> the language code; UsageError (exit 2) otherwise."""
+    from .errors import UsageError
+
+    code = value.strip().lower()
+    if code not in LANGUAGES:
+        raise UsageError(f"{option} {value!r}: not a language upr writes", hint=f"use one of {', '.join(LANGUAGES)}")
+    return code
+
+
+# --------------------------------------------------------------------------- levels of implementation
+
+LEVELS = ("fully", "partially", "not", "no_data")
+NOT_ASSESSED = "not_assessed"
+ALL_LEVELS = (*LEVELS, NOT_ASSESSED)
+LEVEL_FILE = "level_words.csv"
+_LEVEL_CODES = {"fully": "fully", "partially": "partially", "not": "not", "no data": "no_data", "no_data": "no_data", "nodata": "no_data"}
+_NOT_ASSESSED_WORDS = ("not assessed", "not_assessed", "unassessed", "non evaluee", "no evaluada")
+
+
+@dataclass(frozen=True)
+class Words:
+    """A vocabulary of words: folded word -> value, the lemma keys, the label of each value per language."""
+
+    exact: dict[str, str]
+    lemmas: dict[str, str]
+    labels: dict[tuple[str, str], str]  # (value, lang) -> label
+    shown: dict[str, str]  # folded word -> the word as written, for "did you mean"
+
+
+_STEM = re.compile(r"(?:es|s)$")
+
+
+def _lemma(word: str) -> str:
+    """A crude lemma of one folded word, enough for level wordings: plural and gender endings dropped,
+    a final doubled consonant single ('mise'/'mis', 'partielle'/'partiel', 'implementadas'/'implementado')."""
+    if len(word) > 4:
+        word = _STEM.sub("", word)
+    if len(word) > 3 and word[-1] in "aeo":
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    return word
+
+
+_LEMMA_STOP = frozenset({"de", "la", "le", "les", "el", "los", "las", "del", "des", "du", "a", "an", "of", "y", "et", "and"})
+
+
+def lemma_key(text: str) -> str:
+    """Folded words as lemmas, small words dropped, in sorted order ('mis en œuvre partiellement' =
+    'partiellement mise en œuvre')."""
+    return " ".join(sorted(_lemma(w) for w in fold(text).split() if w not in _LEMMA_STOP))
+
+
+def _words(rows: list[tuple[str, str, str, str, str]]) -> Words:
+    """From (word, value, lang, label, source) rows; a lemma two values share is dropped (ambiguous)."""
+    exact: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    labels: dict[tuple[str, str], str] = {}
+    lemmas: dict[str, str] = {}
+    clash: set[str] = set()
+    for word, value, lang, label, _source in rows:
+        k = fold(word)
+        exact[k] = value
+        shown.setdefault(k, word)
+        if label.strip().lower() in ("yes", "y", "1", "true"):
+            labels[(value, lang)] = word
+        lk = lemma_key(word)
+        if lk in lemmas and lemmas[lk] != value:
+            clash.add(lk)
+        lemmas.setdefault(lk, value)
+    for lk in clash:
+        lemmas.pop(lk, None)
+    return Words(exact, lemmas, labels, shown)
+
+
+def _user_rows(name: str, key: str, known: tuple[str, ...], user_dir: str) -> list[tuple[str, str, str, str, str]]:
+    """Rows of the user's copy of a vocabulary file; a bad row is an error naming the file and row."""
+    from .errors import InputError, Problem
+
+    path = Path(user_dir) / name
+    if not path.is_file():
+        return []
+    try:
+        rows = read_csv(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"cannot read your vocabulary file {path}: {e}", hint="save it as UTF-8 CSV with columns word," + key) from None
+    out = []
+    problems = []
+    for n, r in enumerate(rows, start=2):
+        word, value = (r.get("word") or "").strip(), (r.get(key) or "").strip()
+        if not word:
+            continue
+        if value not in known:
+            problems.append(Problem(f"{key} {value!r} is not one of {', '.join(known)}", file=str(path), row=n, value=value))
+            continue
+        out.append((word, value, (r.get("lang") or "").strip(), "", str(path)))
+    if problems:
+        raise InputError(f"{counted(len(problems), 'row')} of your vocabulary file {path} cannot be used", problems=problems,
+                         hint=f"each row is word,{key}[,lang] with {key} one of {', '.join(known)}")
+    return out
+
+
+@cache
+def _packaged_levels() -> list[tuple[str, str, str, str, str]]:
+    rows = [(r["word"], r["level"], r["lang"], r.get("label") or "", "data") for r in read_csv(LEVEL_FILE)]
+    return rows + [(w, lv, "", "", "code") for w, lv in _LEVEL_CODES.items()]
+
+
+@cache
+def _level_labels() -> dict[tuple[str, str], str]:
+    return _words(_packaged_levels()).labels
+
+
+@cache
+def _level_vocab(user_dir: str) -> Words:
+    return _words(_packaged_levels() + _user_rows(LEVEL_FILE, "level", LEVELS, user_dir))
+
+
+def level_vocab() -> Words:
+    """The level words of data/level_words.csv, then the user's (see `user_vocab_dir`)."""
+    return _level_vocab(str(user_vocab_dir()))
+
+
+def level_of(word: str) -> str | None:
+    """The level a stakeholder's wording names (fully / partially / not / no_data); None when unknown.
+
+    Tried in turn: the word as written (case, accents, punctuation ignored); its lemmas in any order
+    ('mis en œuvre partiellement'); without a part in parentheses, which must not name another level
+    ('Partially implemented (ongoing)').
+    """
+    v = level_vocab()
+    k = fold(word)
+    if not k:
+        return None
+    hit = v.exact.get(k) or v.lemmas.get(lemma_key(word))
+    if hit:
+        return hit
+    m = re.fullmatch(r"\s*([^()]*?)\s*\(([^()]*)\)\s*([^()]*?)\s*", word)
+    if m and (m.group(1) or m.group(3)):
+        outer = level_of(f"{m.group(1)} {m.group(3)}")
+        inner = level_of(m.group(2)) if fold(m.group(2)) else None
+        if outer and inner in (None, outer):
+            return outer
+    return None
+
+
+def level_suggestions(word: str, n: int = 2) -> list[str]:
+    """'did you mean' for an unknown level wording: the closest known wordings, as written in the data."""
+    v = level_vocab()
+    hits = difflib.get_close_matches(fold(word), list(v.shown), n=n, cutoff=0.6)
+    return [v.shown[h] for h in hits]
+
+
+def level_label(level: str, lang: str = "en") -> str:
+    """The word sheets and the digest write for a level ('Fully implemented', 'Entièrement mise en œuvre', ...)."""
+    if level == NOT_ASSESSED:
+        return {"en": "Not assessed", "fr": "Non évaluée", "es": "No evaluada"}[lang]
+    return _level_labels()[(level, lang)]
+
+
+def level_labels(lang: str = "en") -> dict[str, str]:
+    """Level -> label, in the order of LEVELS."""
+    return {lv: level_label(lv, lang) for lv in LEVELS}
+
+
+def resolve_level(value: str, option: str = "--level", *, not_assessed: bool = True) -> str:
+    """The one level resolver for an option: any level wording, or 'not_assessed'; UsageError (exit 2) otherwise."""
+    from .errors import UsageError
+
+    if not_assessed and fold(value) in {fold(w) for w in _NOT_ASSESSED_WORDS}:
+        return NOT_ASSESSED
+    hit = level_of(value)
+    if hit:
+        return hit
+    known = ", ".join(ALL_LEVELS if not_assessed else LEVELS)
+    close = level_suggestions(value)
+    hint = ("did you mean " + " or ".join(repr(c) for c in close) + "? " if close else "") + f"use {known}"
+    raise UsageError(f"{option} {value!r}: not a level", hint=hint)
+
+
+# --------------------------------------------------------------------------- stakeholder types
+
+STAKEHOLDER_TYPES = ("state", "ngo", "nhri", "un", "academic", "other")
+
+
+@cache
+def type_vocab() -> Words:
+    rows = [(r["word"], r["type"], r["lang"], r.get("label") or "", "data") for r in read_csv("stakeholder_types.csv")]
+    rows += [(t, t, "", "", "code") for t in STAKEHOLDER_TYPES]
+    return _words(rows)
+
+
+def type_of(word: str) -> str | None:
+    """state / ngo / nhri / un / academic / other for how a sheet or an option names it; None when unknown."""
+    return type_vocab().exact.get(fold(word))
+
+
+def type_label(stakeholder_type: str, lang: str = "en") -> str:
+    return type_vocab().labels[(stakeholder_type, lang)]
+
+
+def type_labels(lang: str = "en") -> dict[str, str]:
+    return {t: type_label(t, lang) for t in STAKEHOLDER_TYPES}
+
+
+def resolve_type(value: str, option: str = "--type") -> str:
+    from .errors import UsageError
+
+    t = type_of(value)
+    if t is None:
+        raise UsageError(f"{option} {value!r}: not a stakeholder type", hint="use one of " + ", ".join(STAKEHOLDER_TYPES))
+    return t

@@ -253,6 +253,7 @@ class Case:
     expected: str                 # a substring of the error message
     args: tuple[str, ...] = ()    # extra arguments to `upr import`
     max_rss_mb: float = 400.0      # peak RSS of the `upr import` process; no time limit (see test_hostile)
+    exit_code: int = 1             # 2 when an option value is refused (a usage error)
 
 
 def _bytes(data: bytes) -> Callable[[Path], Path]:
@@ -308,8 +309,8 @@ CASES: list[Case] = [
     Case("formulas.csv", _bytes(FORMULAS), "unknown State under review"),
     Case("formulas.xlsx", formula_xlsx, "the header matches no known format"),
     Case("etc-state.csv", _bytes(ETC_STATE), "unknown State under review '../../etc'"),
-    Case("etc-sur-option.csv", _bytes(_csv_text([["Recommendation"], ["Ensure justice"]])), "--sur '../../etc': unknown State",
-         args=("--sur", "../../etc")),
+    Case("etc-sur-option.csv", _bytes(_csv_text([["Recommendation"], ["Ensure justice"]])), "unknown State '../../etc' for --sur",
+         args=("--sur", "../../etc"), exit_code=2),
 ]
 
 

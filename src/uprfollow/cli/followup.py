@@ -44,16 +44,6 @@ SessionOption = Annotated[int | None, typer.Option("--session", help="Only this 
 CycleOption = Annotated[int | None, typer.Option("--cycle", help="Only this UPR cycle (1-4).", show_default=False)]
 
 
-def _state(value: str) -> str:
-    from .. import vocab
-    from ..errors import UsageError
-
-    code = vocab.country_code(value)
-    if code is None:
-        raise UsageError(f"unknown State {value!r}", hint=vocab.country_hint(value))
-    return code
-
-
 def _one_scope(session: int | None, cycle: int | None) -> None:
     from ..errors import UsageError
 
@@ -83,9 +73,10 @@ def sheet_cmd(
     """
     from ..sheets import write_sheet
     from ..store import open_store
+    from ..vocab import resolve_state
 
     _one_scope(session, cycle)
-    code = _state(state)
+    code = resolve_state(state)
     with open_store(db, readonly=True) as store:
         info = write_sheet(store, code, output, session=session, cycle=cycle, lang=lang.value, prefill=prefill)
     extra = f", {info.prefilled} prefilled from {prefill!r}" if prefill else ""
@@ -184,18 +175,13 @@ def status_cmd(
     nobody assessed are 'not assessed'; disputed ones (different levels) are marked.
     """
     from .. import vocab
-    from ..errors import InputError, UsageError
-    from ..ingest import level_of
-    from ..iri import ALL_LEVELS, LEVEL_LABELS, statuses, summarise
+    from ..errors import InputError
+    from ..iri import LEVEL_LABELS, statuses, summarise
     from ..store import open_store
 
     _one_scope(session, cycle)
-    code = _state(state)
-    want = None
-    if level is not None:
-        want = level if level in ALL_LEVELS else level_of(level) or ("not_assessed" if level.replace("-", " ").lower() == "not assessed" else None)
-        if want is None:
-            raise UsageError(f"--level {level!r}: not a level", hint="use fully, partially, not, no_data or not_assessed")
+    code = vocab.resolve_state(state)
+    want = vocab.resolve_level(level, "--level") if level is not None else None
     with open_store(db, readonly=True) as store:
         items = statuses(store, code, session=session, cycle=cycle)
         if not items and not store.conn.execute("SELECT 1 FROM recommendations WHERE sur = ? LIMIT 1", (code,)).fetchone():

@@ -85,12 +85,13 @@ def mia_cmd(
         return
     if not state:
         raise UsageError("name a State (ISO3 code or name), or use --all", hint="e.g. upr mia HTI")
+    from ..vocab import resolve_state
+
+    resolve_state(state)  # before opening the store, like sheet and status
     with open_store(db, readonly=True) as store:
         path = write_digest(store, state, out=output, out_dir=out_dir, fmt=doc_format, lang=lang.value, session=session, cycle=cycle,
                             template_dir=template_dir, sample=sample_notice)
     if as_json:
-        from ..report.data import resolve_state
-
         print_json([{"state": resolve_state(state), "file": str(path), "ok": True, "error": None}])
     else:
         typer.echo(str(path))

@@ -74,14 +74,6 @@ class Digest:
         return [self.country_names.get(code, code) for code in item.rs]
 
 
-def resolve_state(code: str) -> str:
-    """ISO3 for a code or name as typed; UnknownValue with the closest States otherwise."""
-    iso3 = vocab.country_code(code)
-    if iso3 is None:
-        raise UsageError(f"unknown State {code!r}", hint=vocab.country_hint(code))
-    return iso3
-
-
 def latest_assessed_cycle(store: Store, iso3: str) -> int | None:
     row = store.conn.execute(
         "SELECT max(r.cycle) FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
@@ -205,7 +197,7 @@ def build_digest(
     Raises UnknownValue for an unknown State and NoAssessments when nothing in the scope
     was assessed, so no empty digest is ever written.
     """
-    iso3 = resolve_state(state)
+    iso3 = vocab.resolve_state(state)
     country = vocab.countries()[iso3]
     if session is not None and cycle is not None:
         raise UsageError("give --session or --cycle, not both", hint="--session N for one review, --cycle N for all of a cycle")

@@ -202,19 +202,6 @@ WORDS: dict[str, dict[str, str]] = {
     "label": {"en": "Label", "fr": "Sigle", "es": "Sigla"},
     "sheet_date": {"en": "Date of the sheet", "fr": "Date de la fiche", "es": "Fecha de la ficha"},
     "assessed_n": {"en": "Recommendations assessed", "fr": "Recommandations évaluées", "es": "Recomendaciones evaluadas"},
-    "type_state": {"en": "State under review", "fr": "État examiné", "es": "Estado examinado"},
-    "type_ngo": {"en": "NGO", "fr": "ONG", "es": "ONG"},
-    "type_nhri": {"en": "National human rights institution", "fr": "Institution nationale des droits de l'homme",
-                  "es": "Institución nacional de derechos humanos"},
-    "type_un": {"en": "UN agency", "fr": "Agence des Nations unies", "es": "Organismo de las Naciones Unidas"},
-    "type_academic": {"en": "Academic", "fr": "Milieu universitaire", "es": "Academia"},
-    "type_other": {"en": "Other", "fr": "Autre", "es": "Otro"},
-    # levels
-    "level_fully": {"en": "Fully implemented", "fr": "Entièrement mise en œuvre", "es": "Totalmente implementada"},
-    "level_partially": {"en": "Partially implemented", "fr": "Partiellement mise en œuvre", "es": "Parcialmente implementada"},
-    "level_not": {"en": "Not implemented", "fr": "Non mise en œuvre", "es": "No implementada"},
-    "level_no_data": {"en": "No data", "fr": "Pas de données", "es": "Sin datos"},
-    "level_not_assessed": {"en": "Not assessed", "fr": "Non évaluée", "es": "No evaluada"},
     # index
     "index_intro": {
         "en": "Level of each of the {recs} recommendations, from the IRI of its assessments.",
@@ -293,6 +280,18 @@ WORDS: dict[str, dict[str, str]] = {
     "scope_cycle": {"en": "cycle {cycle}", "fr": "cycle {cycle}", "es": "ciclo {cycle}"},
     "and": {"en": "and", "fr": "et", "es": "y"},
 }
+
+
+def _vocab_words() -> dict[str, dict[str, str]]:
+    """The level and stakeholder-type words are those of the response sheet: one table in vocab (data/*.csv)."""
+    from .. import vocab
+
+    words = {f"level_{lv}": {lang: vocab.level_label(lv, lang) for lang in LANGUAGES} for lv in vocab.ALL_LEVELS}
+    words |= {f"type_{t}": {lang: vocab.type_label(t, lang) for lang in LANGUAGES} for t in vocab.STAKEHOLDER_TYPES}
+    return words
+
+
+WORDS.update(_vocab_words())
 
 
 def ordinal(n: int, lang: str) -> str:
