@@ -179,8 +179,9 @@ def test_xlsx_export(export_store, runner, tmp_path):
     result = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--format", "xlsx", "-o", str(out)])
     assert result.exit_code == 0, result.output
     ws = load_workbook(out).active
-    assert [c.value for c in ws[1]] == ["cycle", "count", "percent"]
-    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert ws["A1"].value.startswith("upr stats --by cycle: all recommendations (")  # the title row
+    assert [c.value for c in ws[2]] == ["cycle", "count", "percent"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
     assert [r[0] for r in rows] == [1, 2] and sum(r[1] for r in rows) == 23484  # sessions 1-12, then 13
 
 

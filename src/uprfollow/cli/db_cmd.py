@@ -91,16 +91,10 @@ def history_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) 
     if not rows:
         err("nothing imported yet")
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .output import print_table
 
-    t = Table()
-    for col in ("when", "kind", "file", "sha256", "format", "rows", "added", "replaced", "unchanged", "by", "version"):
-        t.add_column(col, overflow="fold")
-    for r in rows:
-        t.add_row(
-            str(r["finished_at"] or ""), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
-            f"{r['rows_read'] or 0:,}", f"{r['added'] or 0:,}", f"{r['replaced'] or 0:,}", f"{r['unchanged'] or 0:,}",
-            " ".join(x for x in (r["stakeholder"], r["sur"]) if x), str(r["tool_version"] or ""),
-        )
-    Console(width=200 if not Console().is_terminal else None).print(t)
+    columns = [(col, {"overflow": "fold"}) for col in ("when", "kind", "file", "sha256", "format", "rows", "added", "replaced", "unchanged", "by", "version")]
+    print_table(columns, ([
+        str(r["finished_at"] or ""), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
+        f"{r['rows_read'] or 0:,}", f"{r['added'] or 0:,}", f"{r['replaced'] or 0:,}", f"{r['unchanged'] or 0:,}",
+        " ".join(x for x in (r["stakeholder"], r["sur"]) if x), str(r["tool_version"] or "")] for r in rows), pipe_width=200)

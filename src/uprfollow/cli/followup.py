@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import counted
-from ._app import DbOption, app, err, print_json, stderr_is_tty
+from ._app import DbOption, app, err, print_json
+from .output import Format, check_format, progress, rows_written, write_rows
 
 
 class Lang(str, Enum):
@@ -27,17 +26,6 @@ class StakeholderType(str, Enum):
     un = "un"
     academic = "academic"
     other = "other"
-
-
-class StatusFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class IngestFormat(str, Enum):
-    table = "table"
-    json = "json"
 
 
 SessionOption = Annotated[int | None, typer.Option("--session", help="Only this UPR session.", show_default=False)]
@@ -80,7 +68,8 @@ def sheet_cmd(
     with open_store(db, readonly=True) as store:
         info = write_sheet(store, code, output, session=session, cycle=cycle, lang=lang.value, prefill=prefill)
     extra = f", {info.prefilled} prefilled from {prefill!r}" if prefill else ""
-    err(f"wrote {output}: {info.rows} recommendations to {code} ({info.lang}){extra}")
+    rows_written(info.rows, output)
+    err(f"the sheet lists {info.rows} recommendations to {code} ({info.lang}){extra}")
 
 
 @app.command("ingest")
@@ -96,8 +85,10 @@ def ingest_cmd(
     sur: Annotated[str | None, typer.Option("--sur", help="State under review, for sheets that do not say (ISO3 or name).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check, match and count; write nothing.")] = False,
     keep_valid: Annotated[bool, typer.Option("--keep-valid", help="Store the rows without problems even when other rows or files have some.")] = False,
-    format: Annotated[IngestFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).",
-        case_sensitive=False)] = IngestFormat.table,
+    show_matches: Annotated[bool, typer.Option("--show-matches", help="List every row matched by a fuzzy text match (row, ID, score, "
+                                               "the sheet's text and the stored one), to check them before publishing.")] = False,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table (for people) or json (for scripts).",
+        case_sensitive=False)] = Format.table,
     db: DbOption = None,
 ) -> None:
     """Read filled response sheets and store each row's level, comment and sources.
@@ -110,19 +101,11 @@ def ingest_cmd(
     from ..ingest import ingest_files
     from ..store import open_store
 
-    with open_store(db) as store:
-        kwargs = dict(stakeholder=stakeholder, type=type.value if type else None, label=label, as_of=as_of, sur=sur,
-                      dry_run=dry_run, keep_valid=keep_valid)
-        if stderr_is_tty() and format == IngestFormat.table and len(files) > 1:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            with Progress(transient=True, console=Console(stderr=True)) as bar:
-                task = bar.add_task("reading", total=len(files))
-                result = ingest_files(store, files, progress=lambda n: bar.advance(task, n), **kwargs)
-        else:
-            result = ingest_files(store, files, **kwargs)
-    if format == IngestFormat.json:
+    check_format(format, (Format.table, Format.json), "ingest")
+    with open_store(db) as store, progress("reading", len(files), show=format == Format.table and len(files) > 1) as advance:
+        result = ingest_files(store, files, stakeholder=stakeholder, type=type.value if type else None, label=label, as_of=as_of, sur=sur,
+                              dry_run=dry_run, keep_valid=keep_valid, progress=advance)
+    if format == Format.json:
         print_json([r.as_dict() for r in result.reports])
         return
     for r in result.reports:
@@ -138,21 +121,27 @@ def ingest_cmd(
         elif r.status == "unchanged":
             err(f"{head}: {body}; same as the stored assessments, nothing to do")
         else:
-            verb = "would add" if r.status == "dry run" else "added"
-            err(f"{head}: {body}; {verb} {r.added}, replaced {r.replaced}, unchanged {r.unchanged}")
+            err(f"{head}: {body}; {_changes(r)}")
         for w in r.warnings:
             err(f"  note: {w}")
+        if show_matches:
+            for m in r.fuzzy:
+                err(f"  fuzzy match: row {m['row']} -> {m['id']} ({m['score']:.1f}/100)\n    sheet:  {_clip(m['sheet_text'], 110)}\n"
+                    f"    stored: {_clip(m['stored_text'], 110)}")
+        elif r.fuzzy:
+            err(f"  {counted(len(r.fuzzy), 'row')} matched by a fuzzy text match: check them with --show-matches")
     for p in result.problems:
         err(f"  - skipped: {p}")
     if dry_run:
         err("dry run: nothing written")
 
 
-def _neutral(value: object) -> object:
-    """A CSV cell a spreadsheet will not run as a formula: a leading = + - @ gets a quote."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
+def _changes(r) -> str:
+    """'3 changed, 116 unchanged' (and new, no longer assessed): what the sheet changes in the stakeholder's assessments."""
+    parts = [f"added {r.new}" if r.new else "", f"{r.changed} changed" if r.changed else "",
+             f"{r.unchanged} unchanged" if r.unchanged or not (r.new or r.changed) else "", f"{r.dropped} no longer assessed" if r.dropped else ""]
+    text = ", ".join(p for p in parts if p)
+    return f"dry run, if written: {text}" if r.status == "dry run" else text
 
 
 @app.command("status")
@@ -165,7 +154,7 @@ def status_cmd(
         str | None,
         typer.Option("--level", help="Only this level: fully, partially, not, no_data or not_assessed.", show_default=False),
     ] = None,
-    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="table, json or csv (one row per voice).", case_sensitive=False)] = StatusFormat.table,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv (one row per voice).", case_sensitive=False)] = Format.table,
     db: DbOption = None,
 ) -> None:
     """Show, per recommendation, every stakeholder's level and comment, the IRI and its level.
@@ -180,6 +169,7 @@ def status_cmd(
     from ..store import open_store
 
     _one_scope(session, cycle)
+    check_format(format, (Format.table, Format.json, Format.csv), "status")
     code = vocab.resolve_state(state)
     want = vocab.resolve_level(level, "--level") if level is not None else None
     with open_store(db, readonly=True) as store:
@@ -189,20 +179,10 @@ def status_cmd(
                              hint="import them first with `upr import FILE`")
     total = summarise(items)
     shown = [s for s in items if (not disputed or s.disputed) and (want is None or s.level == want)]
-    if format == StatusFormat.json:
+    if format == Format.json:
         print_json([_status_dict(s) for s in shown])
-    elif format == StatusFormat.csv:
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["id", "session", "paragraph", "text", "recommending_states", "response", "issues", "iri", "level", "disputed",
-                    "stakeholder", "stakeholder_type", "label", "stakeholder_level", "level_raw", "comment", "sources", "as_of", "file", "row"])
-        for s in shown:
-            head = [s.id, s.session, s.paragraph, s.text, "; ".join(s.rs), s.response, "; ".join(s.issues),
-                    "" if s.iri is None else f"{s.iri:.2f}", s.level, int(s.disputed)]
-            for v in s.voices or [None]:
-                tail = [v.stakeholder, v.type, v.label, v.level, v.level_raw, v.comment, v.sources, v.as_of, v.file, v.row] if v else [""] * 10
-                w.writerow([_neutral(x if x is not None else "") for x in head + tail])
-        typer.echo(out.getvalue(), nl=False)
+    elif format == Format.csv:
+        write_rows(_status_rows(shown), Format.csv, None)
     else:
         for s in shown:
             mark = "  DISPUTED" if s.disputed else ""
@@ -213,7 +193,7 @@ def status_cmd(
                 who = v.stakeholder + (f" [{v.label}]" if v.label else "")
                 comment = f": {_clip(v.comment, 80)}" if v.comment else ""
                 typer.echo(f"    - {who} ({v.type}): {LEVEL_LABELS[v.level]}{comment}")
-    if format == StatusFormat.table:
+    if format == Format.table:
         d = total.as_dict()
         err(f"{code}: {d['total']} recommendations, {d['assessed']} assessed; fully {d['fully']}, partially {d['partially']}, "
             f"not {d['not']}, no data {d['no_data']}, not assessed {d['not_assessed']}; triggered action {d['triggered_action']}; "
@@ -241,3 +221,17 @@ def _status_dict(s) -> dict:
         "disputed": s.disputed,
         "voices": [dict(v.__dict__) for v in s.voices],
     }
+
+
+_STATUS_HEAD = ("id", "session", "paragraph", "text", "recommending_states", "response", "issues", "iri", "level", "disputed")
+_STATUS_VOICE = ("stakeholder", "stakeholder_type", "label", "stakeholder_level", "level_raw", "comment", "sources", "as_of", "file", "row")
+
+
+def _status_rows(shown):
+    """One row per voice (a recommendation nobody assessed: one row with empty voice columns)."""
+    for s in shown:
+        head = [s.id, s.session, s.paragraph, s.text, "; ".join(s.rs), s.response, "; ".join(s.issues),
+                "" if s.iri is None else f"{s.iri:.2f}", s.level, int(s.disputed)]
+        for v in s.voices or [None]:
+            tail = [v.stakeholder, v.type, v.label, v.level, v.level_raw, v.comment, v.sources, v.as_of, v.file, v.row] if v else [""] * 10
+            yield {k: "" if x is None else x for k, x in zip(_STATUS_HEAD + _STATUS_VOICE, head + tail)}

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..errors import counted
-from ._app import DbOption, FormatOption, OutputFormat, app, err, print_json, stderr_is_tty
+from ._app import DbOption, FormatOption, OutputFormat, app, err, print_json
+from .output import progress
 
 
 @app.command("import")
@@ -38,14 +39,8 @@ def import_cmd(
 
     # Files are read and checked before the store is even opened: a failed import leaves no trace,
     # not even an empty store where there was none.
-    if stderr_is_tty() and format == OutputFormat.table:
-        from rich.progress import Progress
-
-        with Progress(transient=True, console=_stderr_console()) as bar:
-            task = bar.add_task("reading", total=None)
-            prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=lambda n: bar.advance(task, n))
-    else:
-        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session)
+    with progress("reading", show=format == OutputFormat.table) as advance:
+        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance)
     with open_store(db) as store:
         reports = write_all(store, prepared, dry_run=dry_run)
         total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
@@ -61,9 +56,3 @@ def import_cmd(
     if len(reports) > 1:
         err(f"total: {sum(r.added for r in reports):,} new, {sum(r.already_present for r in reports):,} already present")
     err(f"{'dry run, nothing written; ' if dry_run else ''}{verb} {sum(r.added for r in reports):,}; the store holds {total:,} recommendations and pledges")
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import UsageError, counted
 from ._app import DbOption, app, err
+from .output import Format, print_table, resolve_output, safe_output, text_output, title_line, write_rows, write_text
 
-
-class DataFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    xlsx = "xlsx"
-
+DataFormat = Format  # the one format enum (cli/output.py)
 
 class IssueMode(str, Enum):
     any = "any"
@@ -79,8 +69,11 @@ PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledge
     case_sensitive=False)]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx).", dir_okay=False, show_default=False)
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx); its suffix (.csv, .json, .xlsx) "
+                 "sets the format.", dir_okay=False, show_default=False),
 ]
+BomOpt = Annotated[bool, typer.Option("--bom", help="CSV: start with a byte-order mark, so Excel on Windows opens accented names right.")]
 
 
 def _filters(**kw: Any):
@@ -133,6 +126,7 @@ def search_cmd(
     ] = None,
     format: FormatOpt = DataFormat.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
     db: DbOption = None,
 ) -> None:
     """Find recommendations by text and by the eight categories.
@@ -162,12 +156,12 @@ def search_cmd(
         pledges=pledges,
         text=text,
     )
-    format, output = _check_output(format, output, infer=not count)
+    format, output = resolve_output(format, output, infer=not count)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
-            _write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
+            write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
             return
         cap = limit if limit is not None else (100 if format == DataFormat.table else None)
         rows = query.search(store.conn, f, limit=cap)
@@ -183,7 +177,7 @@ def search_cmd(
             else:
                 err(counted(total, "recommendation"))
             return
-        n = _export(rows, format, output, sheet="recommendations")
+        n = write_rows(rows, format, output, sheet="recommendations", title=title_line("upr search", f.describe()), bom=bom)
         if n == 0 and format != DataFormat.json:  # JSON says it with []
             err("no recommendations match")
 
@@ -227,6 +221,7 @@ def stats_cmd(
     ] = None,
     format: FormatOpt = DataFormat.table,
     output: OutputOpt = None,
+    bom: BomOpt = False,
     db: DbOption = None,
 ) -> None:
     """Count recommendations by one category, or cross two, with percentages.
@@ -260,15 +255,15 @@ def stats_cmd(
         pledges=pledges,
         text=text,
     )
-    format, output = _check_output(format, output)
+    format, output = resolve_output(format, output)
     if chart is not None:
         if chart.suffix.lower() != ".svg":
             raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
-        chart = _safe_output(chart)
+        chart = safe_output(chart)
     with _open(db) as store:
         t = stats.tally(store.conn, f, by, top=top, sort=sort.value)
     if chart is not None and t.total:
-        with _text_output(chart) as f:
+        with text_output(chart) as f:
             f.write(stats.svg_chart(t))
         err(f"chart written to {chart}")
     if format == DataFormat.table:
@@ -277,160 +272,16 @@ def stats_cmd(
             return
         _stats_table(t)
         return
-    _export(iter(t.rows), format, output, sheet="stats")
+    write_rows(iter(t.rows), format, output, sheet="stats", title=title_line("upr stats --by " + " --by ".join(by), f.describe()), bom=bom)
     if t.total == 0 and format != DataFormat.json:
         err("no recommendations match")
 
 
-# --- output ------------------------------------------------------------------------------------
-
-
-def _check_output(format: DataFormat, output: Path | None, *, infer: bool = True) -> tuple[DataFormat, Path | None]:
-    """The format and the checked output file; `-o FILE.csv|.json|.xlsx` without --format takes the file's format."""
-    if format == DataFormat.xlsx and output is None:
-        raise UsageError("--format xlsx needs a file: -o FILE.xlsx", hint="or use --format csv to print to standard output")
-    if output is None:
-        return format, None
-    if format == DataFormat.table and infer:
-        by_suffix = {".csv": DataFormat.csv, ".json": DataFormat.json, ".xlsx": DataFormat.xlsx}
-        if output.suffix.lower() not in by_suffix:
-            raise UsageError(f"-o {output}: which format? name the file .csv, .json or .xlsx, or pass --format",
-                             hint="the table format is for the terminal; files are csv, json or xlsx")
-        format = by_suffix[output.suffix.lower()]
-    return format, _safe_output(output)
-
-
-def _safe_output(path: Path) -> Path:
-    """An output file checked before any work: never a symbolic link (exit 1); an existing file is replaced."""
-    from ..paths import safe_output_path
-
-    return safe_output_path(path, force=True)
-
-
-@contextmanager
-def _binary_output(path: Path) -> Iterator[IO[bytes]]:
-    """Write `path` through a fresh temporary file renamed into place: no link followed, no partial file left."""
-    from ..errors import UprError
-    from ..paths import replace_atomically
-
-    try:
-        with replace_atomically(path) as f:
-            yield f
-    except OSError as e:
-        raise UprError(f"cannot write {path}: {e.strerror or e}", hint="check the folder exists and is writable") from None
-
-
-@contextmanager
-def _text_output(path: Path) -> Iterator[IO[str]]:
-    with _binary_output(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        try:
-            yield text
-        finally:
-            text.flush()
-            text.detach()  # replace_atomically closes the file
-
-
-def _write_text(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text)
-    else:
-        with _text_output(output) as f:
-            f.write(text + "\n")
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A text a spreadsheet would take as a formula gets a leading apostrophe; other values pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _export(rows: Iterator[dict], format: DataFormat, output: Path | None, *, sheet: str) -> int:
-    """Write rows as csv, json or xlsx with every field; return how many."""
-    if format == DataFormat.xlsx:
-        assert output is not None
-        return _xlsx(rows, output, sheet)
-    if output is None:
-        try:
-            return _write_rows(rows, format, sys.stdout)
-        finally:
-            sys.stdout.flush()
-    with _text_output(output) as stream:
-        return _write_rows(rows, format, stream)
-
-
-def _write_rows(rows: Iterator[dict], format: DataFormat, stream: Any) -> int:
-    n = 0
-    if format == DataFormat.json:
-        stream.write("[")
-        for row in rows:
-            stream.write(("\n  " if n == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False, default=str))
-            n += 1
-        stream.write("\n]\n" if n else "]\n")
-    else:
-        writer = None
-        for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n", extrasaction="ignore")
-                writer.writeheader()
-            writer.writerow({k: int(v) if isinstance(v, bool) else safe_cell(v) for k, v in row.items()})
-            n += 1
-    return n
-
-
-def _xlsx(rows: Iterable[dict], output: Path, sheet: str) -> int:
-    """Text cells are written as text with Excel's quote prefix: never a formula, the value unchanged."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    n = 0
-    header: list[str] | None = None
-    for row in rows:
-        if header is None:
-            header = list(row)
-            cells = []
-            for h in header:
-                c = WriteOnlyCell(ws, value=h)
-                c.font = Font(bold=True)
-                cells.append(c)
-            ws.append(cells)
-        out = []
-        for h in header:
-            v = row.get(h)
-            c = WriteOnlyCell(ws, value=v)
-            if isinstance(v, str):
-                c.data_type = "s"  # openpyxl would otherwise store '=...' as a formula
-                if v.startswith(FORMULA_START):
-                    c.quotePrefix = True
-            out.append(c)
-        ws.append(out)
-        n += 1
-    if header is None:
-        ws.append(["no recommendations match"])
-    with _binary_output(output) as f:
-        wb.save(f)
-    err(f"{n:,} rows written to {output}")
-    return n
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
+# --- tables ------------------------------------------------------------------------------------
 
 
 def _search_table(rows: list[dict]) -> None:
-    from rich.table import Table
-
-    table = Table(show_lines=True, expand=True)
-    for name, kw in (
+    columns = [
         ("SuR", {"no_wrap": True}),
         ("Session", {"justify": "right"}),
         ("Recommendation", {"ratio": 6}),
@@ -438,19 +289,9 @@ def _search_table(rows: list[dict]) -> None:
         ("Response", {}),
         ("Action", {"justify": "right"}),
         ("Issues", {"ratio": 2, "min_width": 14}),
-    ):
-        table.add_column(name, **kw)
-    for r in rows:
-        table.add_row(
-            r["sur"],
-            "" if r["session"] is None else str(r["session"]),
-            r["text"],
-            r["rs"] or "",
-            r["response"] or "",
-            "" if r["action"] is None else str(r["action"]),
-            r["issues"] or "",
-        )
-    _console().print(table)
+    ]
+    print_table(columns, ([r["sur"], "" if r["session"] is None else str(r["session"]), r["text"], r["rs"] or "", r["response"] or "",
+                           "" if r["action"] is None else str(r["action"]), r["issues"] or ""] for r in rows), lines=True, expand=True)
 
 
 def _bar(value: int, biggest: int, width: int = 24) -> str:
@@ -461,20 +302,16 @@ def _bar(value: int, biggest: int, width: int = 24) -> str:
 
 
 def _stats_table(t) -> None:
-    from rich.table import Table
-
     from ..stats import CATEGORIES, MULTI_VALUED, TRIGGERED
 
-    console = _console()
+    rows: list[list[str]] = []
+    ends: list[bool] = []
     if len(t.by) == 1:
-        table = Table(title=f"{CATEGORIES[t.by[0]]}", title_justify="left")
-        table.add_column(t.by[0])
-        table.add_column("count", justify="right")
-        table.add_column("%", justify="right")
         level = t.by[0] == "level"
+        columns = [(t.by[0], {}), ("count", {"justify": "right"}), ("%", {"justify": "right"})]
         if level:
-            table.add_column("% of assessed", justify="right")
-        table.add_column("", no_wrap=True, overflow="crop", min_width=10)
+            columns.append(("% of assessed", {"justify": "right"}))
+        columns.append(("", {"no_wrap": True, "overflow": "crop", "min_width": 10}))
         biggest = max((r["count"] for r in t.rows if r[t.by[0].replace("-", "_")] != TRIGGERED), default=0)
         for r in t.rows:
             v = r[t.by[0].replace("-", "_")]
@@ -483,19 +320,18 @@ def _stats_table(t) -> None:
                 p = r.get("percent_of_assessed")
                 cells.append("" if p is None else f"{p:.1f}")
             cells.append(_bar(r["count"], biggest) if v != TRIGGERED else "")
-            table.add_row(*cells, end_section=v == "not_assessed")
+            rows.append(cells)
+            ends.append(v == "not_assessed")
+        title = f"{CATEGORIES[t.by[0]]}"
     else:
         first, second = t.values
-        table = Table(title=f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}", title_justify="left")
-        table.add_column(f"{t.by[0]} \\ {t.by[1]}")
-        for v in second:
-            table.add_column(t.label(1, v), justify="right")
+        columns = [(f"{t.by[0]} \\ {t.by[1]}", {})] + [(t.label(1, v), {"justify": "right"}) for v in second]
         sums = t.by[1] not in MULTI_VALUED
         if sums:
-            table.add_column("total", justify="right")
+            columns.append(("total", {"justify": "right"}))
         trig = t.by[1] == "level"
         if trig:
-            table.add_column("triggered\n% of assessed", justify="right")
+            columns.append(("triggered\n% of assessed", {"justify": "right"}))
         for a in first:
             counts = [t.counts.get((a, b), 0) for b in second]
             cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
@@ -504,12 +340,14 @@ def _stats_table(t) -> None:
             if trig:
                 p = t.triggered.get((a,), {}).get("percent_of_assessed")
                 cells.append("" if p is None else f"{p:.1f}")
-            table.add_row(*cells)
+            rows.append(cells)
+            ends.append(False)
         if t.by[0] == "level":
             trig_counts = [t.triggered.get((b,), {}).get("count", 0) for b in second]
-            table.add_row(t.label(0, TRIGGERED), *(f"{c:,}" for c in trig_counts), *([f"{sum(trig_counts):,}"] if sums else []),
-                          end_section=True)
-    console.print(table)
+            rows.append([t.label(0, TRIGGERED), *(f"{c:,}" for c in trig_counts), *([f"{sum(trig_counts):,}"] if sums else [])])
+            ends.append(True)
+        title = f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}"
+    print_table(columns, rows, title=title, sections=ends)
     multi = [b for b in t.by if b in MULTI_VALUED]
     note = f"{t.total:,} recommendations"
     if multi:

@@ -55,12 +55,7 @@ def vocab_cmd(
     if format == OutputFormat.json:
         print_json(rows)
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .output import print_table
 
-    t = Table(show_lines=False)
-    for col in rows[0]:
-        t.add_column(col.replace("_", " "), overflow="fold")
-    for r in rows:
-        t.add_row(*("yes" if v is True else "no" if v is False else str(v) for v in r.values()))
-    Console().print(t)
+    print_table([(col.replace("_", " "), {"overflow": "fold"}) for col in rows[0]],
+                (["yes" if v is True else "no" if v is False else str(v) for v in r.values()] for r in rows))
