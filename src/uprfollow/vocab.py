@@ -427,13 +427,23 @@ def _level_labels() -> dict[tuple[str, str], str]:
 
 
 @cache
-def _level_vocab(user_dir: str) -> Words:
+def _level_vocab(user_dir: str, _stamp: tuple[int, int] | None) -> Words:
     return _words(_packaged_levels() + _user_rows(LEVEL_FILE, "level", LEVELS, user_dir))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(mtime, size) of a user file, so an edited file is read again; None when there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def level_vocab() -> Words:
     """The level words of data/level_words.csv, then the user's (see `user_vocab_dir`)."""
-    return _level_vocab(str(user_vocab_dir()))
+    folder = user_vocab_dir()
+    return _level_vocab(str(folder), _stamp(folder / LEVEL_FILE))
 
 
 def level_of(word: str) -> str | None:
