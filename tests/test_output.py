@@ -93,3 +93,13 @@ def test_one_output_module():
     assert {n for n, t in cli.items() if "rich.table" in t} == {"cli/output.py"}
     assert {n for n, t in cli.items() if "Workbook(" in t} == {"cli/output.py"}
     assert {n for n, t in cli.items() if "rich.progress" in t} <= {"cli/output.py", "cli/report_cmd.py"}
+    assert {n for n, t in cli.items() if re.search(r'^\s+table = "table"', t, re.M)} == {"cli/output.py"}  # one format enum
+
+
+@pytest.mark.parametrize("args", [["db", "history"], ["import", "x.csv"], ["ingest", "x.xlsx"], ["status", "HTI"]])
+def test_commands_with_fewer_formats_refuse_the_others(args, tmp_path):
+    r = invoke(*args, "--format", "xlsx", "--db", str(tmp_path / "none.db"))
+    assert r.exit_code == 2, r.output
+    assert "use table or json" in r.output or "not available for upr" in r.output
+    r = invoke("vocab", "issues", "--format", "csv")
+    assert r.exit_code == 2 and "use table or json" in r.output

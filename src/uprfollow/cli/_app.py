@@ -8,13 +8,13 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
 from ..errors import UprError
+from .output import Format, table_or_json
 
 
 class App(typer.Typer):
@@ -124,9 +124,7 @@ def report_error(e: UprError, *, as_json: bool = False) -> None:
         typer.echo(f"Hint: {e.hint}", err=True)
 
 
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
+OutputFormat = Format  # the one format enum (cli/output.py); these commands take table or json
 
 
 DbOption = Annotated[
@@ -140,7 +138,8 @@ DbOption = Annotated[
     ),
 ]
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (for people) or json (for scripts).", case_sensitive=False)]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="table|json", help="table (for people) or json (for scripts).",
+                                                    case_sensitive=False, callback=table_or_json)]
 
 
 def print_json(data: Any) -> None:

@@ -87,8 +87,8 @@ def ingest_cmd(
     keep_valid: Annotated[bool, typer.Option("--keep-valid", help="Store the rows without problems even when other rows or files have some.")] = False,
     show_matches: Annotated[bool, typer.Option("--show-matches", help="List every row matched by a fuzzy text match (row, ID, score, "
                                                "the sheet's text and the stored one), to check them before publishing.")] = False,
-    format: Annotated[Format, typer.Option("--format", "-f", help="table (for people) or json (for scripts).",
-        case_sensitive=False)] = Format.table,
+    format: Annotated[Format, typer.Option("--format", "-f", metavar="table|json",
+        help="table (for people) or json (for scripts).", case_sensitive=False)] = Format.table,
     db: DbOption = None,
 ) -> None:
     """Read filled response sheets and store each row's level, comment and sources.
@@ -154,7 +154,8 @@ def status_cmd(
         str | None,
         typer.Option("--level", help="Only this level: fully, partially, not, no_data or not_assessed.", show_default=False),
     ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv (one row per voice).", case_sensitive=False)] = Format.table,
+    format: Annotated[Format, typer.Option("--format", "-f", metavar="table|json|csv",
+        help="table, json or csv (one row per voice).", case_sensitive=False)] = Format.table,
     db: DbOption = None,
 ) -> None:
     """Show, per recommendation, every stakeholder's level and comment, the IRI and its level.

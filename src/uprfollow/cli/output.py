@@ -30,7 +30,6 @@ import typer
 
 from ..errors import UsageError, counted
 from ..formats.cells import looks_like_formula, neutral
-from ._app import err, stderr_is_tty
 
 BOM = "\ufeff"
 WRAPPED = ("text", "comment", "recommendation")  # long text columns: wrapped, and wider
@@ -45,6 +44,13 @@ class Format(str, Enum):
 
 
 SUFFIXES = {".csv": Format.csv, ".json": Format.json, ".xlsx": Format.xlsx}
+
+
+def table_or_json(value: Format) -> Format:
+    """Option callback for the commands that print a table or JSON only (import, vocab, db): csv/xlsx exit 2."""
+    if value not in (Format.table, Format.json):
+        raise typer.BadParameter(f"{value.value!r}: use table or json")
+    return value
 
 
 def check_format(fmt: Format, allowed: Iterable[Format], command: str) -> None:
@@ -109,6 +115,8 @@ def write_text(text: str, output: Path | None) -> None:
 
 def rows_written(n: int, path: Path | str) -> None:
     """The one line every `-o` write ends with."""
+    from ._app import err
+
     err(f"{counted(n, 'row')} written to {path}")
 
 
@@ -243,6 +251,8 @@ def print_table(columns: list[tuple[str, dict]], rows: Iterable[list[str]], *, t
 @contextmanager
 def progress(label: str, total: int | None = None, *, show: bool = True) -> Iterator[Callable[[int], None] | None]:
     """A transient progress bar on stderr when a person watches (a terminal, table output); yields advance(n) or None."""
+    from ._app import stderr_is_tty
+
     if not (show and stderr_is_tty()):
         yield None
         return

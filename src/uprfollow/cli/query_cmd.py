@@ -13,7 +13,6 @@ from ..errors import UsageError, counted
 from ._app import DbOption, app, err
 from .output import Format, print_table, resolve_output, safe_output, text_output, title_line, write_rows, write_text
 
-DataFormat = Format  # the one format enum (cli/output.py)
 
 class IssueMode(str, Enum):
     any = "any"
@@ -67,7 +66,7 @@ LevelOpt = Annotated[
 ]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
-FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx); its suffix (.csv, .json, .xlsx) "
@@ -124,7 +123,7 @@ def search_cmd(
         int | None,
         typer.Option("--limit", metavar="N", help="At most this many rows (table: 100 unless given; other formats: all).", min=0, show_default=False),
     ] = None,
-    format: FormatOpt = DataFormat.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
     db: DbOption = None,
@@ -161,11 +160,11 @@ def search_cmd(
         if count:
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
-            write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
+            write_text(json.dumps({"count": n}) if format == Format.json else str(n), output)
             return
-        cap = limit if limit is not None else (100 if format == DataFormat.table else None)
+        cap = limit if limit is not None else (100 if format == Format.table else None)
         rows = query.search(store.conn, f, limit=cap)
-        if format == DataFormat.table:
+        if format == Format.table:
             shown = list(rows)
             if not shown:
                 err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
@@ -178,7 +177,7 @@ def search_cmd(
                 err(counted(total, "recommendation"))
             return
         n = write_rows(rows, format, output, sheet="recommendations", title=title_line("upr search", f.describe()), bom=bom)
-        if n == 0 and format != DataFormat.json:  # JSON says it with []
+        if n == 0 and format != Format.json:  # JSON says it with []
             err("no recommendations match")
 
 
@@ -219,7 +218,7 @@ def stats_cmd(
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Also write the chart as a vector image (FILE.svg).", dir_okay=False, show_default=False)
     ] = None,
-    format: FormatOpt = DataFormat.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
     bom: BomOpt = False,
     db: DbOption = None,
@@ -266,14 +265,14 @@ def stats_cmd(
         with text_output(chart) as f:
             f.write(stats.svg_chart(t))
         err(f"chart written to {chart}")
-    if format == DataFormat.table:
+    if format == Format.table:
         if t.total == 0:
             err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
             return
         _stats_table(t)
         return
     write_rows(iter(t.rows), format, output, sheet="stats", title=title_line("upr stats --by " + " --by ".join(by), f.describe()), bom=bom)
-    if t.total == 0 and format != DataFormat.json:
+    if t.total == 0 and format != Format.json:
         err("no recommendations match")
 
 
