@@ -8,7 +8,6 @@ Multi-valued cells (recommending States, issues) are split on ';' and new lines.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -24,8 +23,7 @@ NAME = "table"
 
 @cache
 def synonyms() -> dict[str, str]:
-    with open(vocab.data_dir() / "header_synonyms.csv", encoding="utf-8", newline="") as f:
-        return {vocab.fold(r["synonym"]): r["field"] for r in csv.DictReader(f)}
+    return {vocab.fold(r["synonym"]): r["field"] for r in vocab.read_csv("header_synonyms.csv")}
 
 
 def match_header(row: list[object]) -> dict[str, int]:
