@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-LANGUAGES = ("en", "fr", "es")
+from ..vocab import LANGUAGES  # the one list of languages
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
