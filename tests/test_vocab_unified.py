@@ -118,3 +118,15 @@ def test_one_fold():
     assert vocab.fold("St Lucia") == "saint lucia"
     defs = [name for name, text in _sources().items() if re.search(r"^def fold\(", text, re.M)]
     assert defs == ["vocab.py"]
+
+
+def test_response_sheet_format_and_matching_have_their_own_modules():
+    """The importer and the sample generator no longer reach into sheets/ingest for the sheet's words; matching
+    does no I/O; ingest.py is a short orchestration (it was 1,073 lines)."""
+    sources = _sources()
+    for name in ("importer.py", "sample.py", "sheets.py"):
+        assert not re.search(r"from \.(sheets|ingest) import", sources[name]), name
+    assert "refuse_response_sheet" in sources["formats/response_sheet.py"]
+    match = sources["match.py"]
+    assert not re.search(r"\b(sqlite3|Store|open\(|\.execute\(|Path)\b", match)
+    assert len(sources["ingest.py"].splitlines()) < 500
