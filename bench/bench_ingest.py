@@ -59,7 +59,8 @@ def _synthetic_store(folder: Path) -> tuple[Path, list[str]]:
 def _filled_sheets(db: Path, states: list[str], folder: Path) -> list[Path]:
     from openpyxl import load_workbook
 
-    from uprfollow.sheets import FIRST_DATA_ROW, write_sheet
+    from uprfollow.formats.response_sheet import FIRST_DATA_ROW
+    from uprfollow.sheets import write_sheet
     from uprfollow.store import open_store
 
     rnd = random.Random(7)
