@@ -261,3 +261,53 @@ def m006_fts_for_datasette(conn: sqlite3.Connection) -> None:
         INSERT INTO recommendations_fts(recommendations_fts) VALUES ('rebuild');
         """,
     )
+
+
+@migration
+def m011_lemma_search(conn: sqlite3.Connection) -> None:
+    """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
+
+    `language` is 'en', 'fr' or 'es' (from the file's format where it says, else detected);
+    `lemmas` holds one language-prefixed lemma per word ("en_woman"), so a search for
+    "woman" finds "women" and a French text is found by its French forms. The full-text
+    index gets a second column for them ('_' joins the prefix to the lemma); its triggers
+    follow changes of the text or the lemmas only. Existing rows are analysed once here.
+    """
+    from .lemmas import FORMAT_LANGUAGE, analyse
+
+    run_script(
+        conn,
+        """
+        DROP TRIGGER recommendations_ai;
+        DROP TRIGGER recommendations_ad;
+        DROP TRIGGER recommendations_au;
+        DROP TABLE recommendations_fts;
+        ALTER TABLE recommendations ADD COLUMN language TEXT;
+        ALTER TABLE recommendations ADD COLUMN lemmas TEXT;
+        """,
+    )
+    rows = conn.execute("SELECT r.pk, r.text, i.format FROM recommendations r LEFT JOIN imports i ON i.id = r.import_id").fetchall()
+    conn.executemany(
+        "UPDATE recommendations SET language = ?, lemmas = ? WHERE pk = ?",
+        ((*analyse(text or "", FORMAT_LANGUAGE.get(fmt or "")), pk) for pk, text, fmt in rows),
+    )
+    run_script(
+        conn,
+        """
+        CREATE VIRTUAL TABLE recommendations_fts USING fts5(
+            text, lemmas, content="recommendations", content_rowid="pk",
+            tokenize='porter unicode61 remove_diacritics 2 tokenchars ''_'''
+        );
+        INSERT INTO recommendations_fts(recommendations_fts) VALUES ('rebuild');
+        CREATE TRIGGER recommendations_ai AFTER INSERT ON recommendations BEGIN
+            INSERT INTO recommendations_fts(rowid, text, lemmas) VALUES (new.pk, new.text, new.lemmas);
+        END;
+        CREATE TRIGGER recommendations_ad AFTER DELETE ON recommendations BEGIN
+            INSERT INTO recommendations_fts(recommendations_fts, rowid, text, lemmas) VALUES ('delete', old.pk, old.text, old.lemmas);
+        END;
+        CREATE TRIGGER recommendations_au AFTER UPDATE OF text, lemmas ON recommendations BEGIN
+            INSERT INTO recommendations_fts(recommendations_fts, rowid, text, lemmas) VALUES ('delete', old.pk, old.text, old.lemmas);
+            INSERT INTO recommendations_fts(rowid, text, lemmas) VALUES (new.pk, new.text, new.lemmas);
+        END;
+        """,
+    )

@@ -168,6 +168,8 @@ def search_cmd(
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
             _write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
+            for note in query.variant_notes(store.conn, f, n):
+                err(note)
             return
         cap = limit if limit is not None else (100 if format == DataFormat.table else None)
         rows = query.search(store.conn, f, limit=cap)
@@ -175,9 +177,13 @@ def search_cmd(
             shown = list(rows)
             if not shown:
                 err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
+                for note in query.variant_notes(store.conn, f, 0):
+                    err(note)
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown)
+            for note in query.variant_notes(store.conn, f, total):
+                err(note)
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
             else:
