@@ -42,6 +42,12 @@ class Sort(str, Enum):
     value = "value"
 
 
+class Percent(str, Enum):
+    row = "row"
+    column = "column"
+    total = "total"
+
+
 _C = "Several values: any of them."
 SurOpt = Annotated[
     list[str] | None, typer.Option("--sur", metavar="STATE", help=f"State under review: ISO3 code or name (HTI, Haiti). {_C}", show_default=False)
@@ -224,7 +230,20 @@ def stats_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
-    top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by (and any tied with the Nth).", min=1, show_default=False),
+    ] = None,
+    percent: Annotated[
+        Percent | None,
+        typer.Option(
+            "--percent",
+            help="In a cross-tab, percentages of each row's recommendations (row: the accepted share of each session), "
+            "of each column's, or of the total; the table then shows percentages. Default: of the total (csv, json, xlsx).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
     sort: Annotated[
         Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.", case_sensitive=False)
     ] = Sort.auto,
@@ -272,7 +291,10 @@ def stats_cmd(
             raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
         chart = _safe_output(chart)
     with _open(db) as store:
-        t = stats.tally(store.conn, f, by, top=top, sort=sort.value)
+        t = stats.tally(store.conn, f, by, top=top, sort=sort.value, percent=percent.value if percent else "total")
+    if t.tied:
+        err(f"--top {top}: {counted(t.tied, 'more value')} tied with the {top}th ({t.tie_count:,} each) "
+            f"{'is' if t.tied == 1 else 'are'} kept, {top + t.tied} values in all")
     if chart is not None and t.total:
         with _text_output(chart) as f:
             f.write(stats.svg_chart(t))
@@ -281,7 +303,7 @@ def stats_cmd(
         if t.total == 0:
             err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
             return
-        _stats_table(t)
+        _stats_table(t, shares=percent is not None)
         return
     _export(iter(t.rows), format, output, sheet="stats")
     if t.total == 0 and format != DataFormat.json:
@@ -466,7 +488,11 @@ def _bar(value: int, biggest: int, width: int = 24) -> str:
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
-def _stats_table(t) -> None:
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"
+
+
+def _stats_table(t, shares: bool = False) -> None:
     from rich.table import Table
 
     from ..stats import CATEGORIES, MULTI_VALUED, TRIGGERED
@@ -502,10 +528,17 @@ def _stats_table(t) -> None:
         trig = t.by[1] == "level"
         if trig:
             table.add_column("triggered\n% of assessed", justify="right")
+        if shares and t.percent == "row":
+            sums = True  # the row's base: its recommendations, counted once each
         for a in first:
             counts = [t.counts.get((a, b), 0) for b in second]
-            cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
-            if sums:
+            if shares:
+                cells = [t.label(0, a)] + [_pct(t.share((a, b), c)) for b, c in zip(second, counts)]
+            else:
+                cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
+            if shares and t.percent == "row":
+                cells.append(f"{t.bases[0].get(a, 0):,}")
+            elif sums:
                 cells.append(f"{sum(c for b, c in zip(second, counts) if b != TRIGGERED):,}")
             if trig:
                 p = t.triggered.get((a,), {}).get("percent_of_assessed")
@@ -515,6 +548,9 @@ def _stats_table(t) -> None:
             trig_counts = [t.triggered.get((b,), {}).get("count", 0) for b in second]
             table.add_row(t.label(0, TRIGGERED), *(f"{c:,}" for c in trig_counts), *([f"{sum(trig_counts):,}"] if sums else []),
                           end_section=True)
+    if len(t.by) == 2 and shares and t.percent == "column":
+        table.add_row("recommendations", *(f"{t.bases[1].get(b, 0):,}" for b in t.values[1]), *([""] if sums else []), *([""] if trig else []),
+                      end_section=True)
     console.print(table)
     multi = [b for b in t.by if b in MULTI_VALUED]
     note = f"{t.total:,} recommendations"
@@ -522,4 +558,10 @@ def _stats_table(t) -> None:
         note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
     if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
         note += f"; percentages are of {t.total:,}"
+    elif shares:
+        note += {
+            "row": f"; percentages are of each {t.by[0]}'s recommendations (the total column)",
+            "column": f"; percentages are of each {t.by[1]}'s recommendations (the last row)",
+            "total": f"; percentages are of {t.total:,}",
+        }[t.percent]
     err(note)
