@@ -193,7 +193,15 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
             text, enc = decode(data, encoding)
     except (UnicodeDecodeError, LookupError) as e:
         what = f"as {encoding}" if encoding else "as text"
-        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
+        hint = "pass the file's encoding with --encoding, e.g. --encoding cp1252"
+        if encoding:  # the given encoding is wrong: say what upr finds by itself, rather than guess another
+            try:
+                found = detect_encoding(data, None)
+                decode(data, None)
+                hint = f"drop --encoding: upr reads this file as {found} by itself"
+            except (UnicodeDecodeError, LookupError):
+                pass
+        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint=hint) from None
     has_nul = b"\x00" in data if stream else "\x00" in text
     if has_nul:
         raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")
@@ -369,6 +377,8 @@ def normalise(
         )
     if progress:
         progress(n % 1000)
+    if n == 0 and not problems.problems:  # nothing row by row to fix: say what is wrong, not "fix the rows named above"
+        raise InputError(f"{file}: the file has a header but no recommendation rows, nothing imported", hint="check that you exported the right file")
     if n == 0:
         problems.add("the file has a header but no recommendation rows", hint="check that you exported the right file")
     if problems:

@@ -88,7 +88,11 @@ class Filters:
 
 
 def _unknown(what: str, value: str, choices: Iterable[str], option: str) -> UsageError:
-    choices = list(choices)
+    # each value once, however many spellings of it the vocabulary lists ("Accepted" twice, "accepted")
+    firsts: dict[str, str] = {}
+    for c in choices:
+        firsts.setdefault(vocab.fold(str(c)), str(c))
+    choices = list(firsts.values())
     close = vocab.closest(str(value), choices)
     if close:
         hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -23,12 +23,6 @@ def serve_cmd(
     """Browse the store in Datasette: read-only, on 127.0.0.1 only, with facets on the eight
     categories and the level, full-text search, and canned queries (implementation by issue,
     contested recommendations, one State's recommendations with every voice). Ctrl-C stops it.
-
-    Examples:
-
-      upr serve
-
-      upr serve --port 8001 --db team.db
     """
     from .. import serve
     from ..store import default_db_path, open_store
