@@ -111,6 +111,17 @@ def test_search_box_uses_the_full_text_index(served):
     assert 'where search matches "torture"' in dom
 
 
+def test_search_box_finds_english_lemmas(served, export_store):
+    """Datasette's plain search box searches every column, so "woman" finds "women" through the lemmas."""
+    import json
+
+    base, _ = served
+    data = json.load(urllib.request.urlopen(base + "/recommendations_browse.json?_search=woman&_size=0", timeout=30))
+    conn = sqlite3.connect(export_store)
+    women = conn.execute("SELECT count(*) FROM recommendations WHERE ' ' || lower(text) || ' ' LIKE '% women %'").fetchone()[0]
+    assert women > 1000 and data["filtered_table_rows_count"] >= women
+
+
 def test_serve_without_a_store_is_an_error(tmp_path, runner):
     from uprfollow.cli import app
 

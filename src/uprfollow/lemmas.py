@@ -4,11 +4,13 @@ Porter stemming joins "children's" and "children" but not "child" and "children"
 "woman" and "women", and knows no French or Spanish. Each recommendation therefore also
 keeps its language (`en`, `fr` or `es`: from the file where the format says it, else
 detected) and a second indexed column, `lemmas`: one token per word of the text, the word's
-lemma in the text's language prefixed by that language ("en_woman", "fr_femme"). A search
-word matches the text as written (Porter) or any of its lemmas in the three languages, so
-"woman" finds "women" in English texts and "femmes" finds "femme" in French ones, and a
-French lemma never matches an English text. One token per word keeps "quoted phrases"
-working on lemmas too.
+lemma in the text's language; French and Spanish lemmas are prefixed by their language
+("fr_femme", "es_mujer"), English ones are bare ("woman"), so Datasette's plain search box
+(which searches every column) finds "women" for "woman" too. A search word matches the text
+as written (Porter) or any of its lemmas in the three languages, so "woman" finds "women" in
+English texts and "femmes" finds "femme" in French ones, and a French lemma never matches an
+English text (an unprefixed token can only come from an English one). One token per word
+keeps "quoted phrases" working on lemmas too.
 
 Lemmas come from simplemma (dictionary-based, no model download). Words are lemmatised
 once per language and cached, so an import of tens of thousands of texts pays for each
@@ -80,8 +82,13 @@ def normalise_language(value: str | None) -> str | None:
 _TOKENS: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
 
 
+def token(lemma_: str, language: str) -> str:
+    """The indexed form of a lemma: bare for English, 'fr_'/'es_' before French and Spanish ones."""
+    return lemma_ if language == "en" else f"{language}_{lemma_}"
+
+
 def lemma_tokens(text: str, language: str) -> str:
-    """The `lemmas` column of a text: one language-prefixed lemma per word, in order."""
+    """The `lemmas` column of a text: one lemma per word, in order (see `token`)."""
     cache = _TOKENS.setdefault(language, {})
     if len(cache) > 500_000:  # a bound for enormous vocabularies (typos, numbers)
         cache.clear()
@@ -89,7 +96,7 @@ def lemma_tokens(text: str, language: str) -> str:
     for w in WORD.findall(text.lower()):
         tok = cache.get(w)
         if tok is None:
-            tok = cache[w] = f"{language}_{lemma(w, language)}"
+            tok = cache[w] = token(lemma(w, language), language)
         out.append(tok)
     return " ".join(out)
 
@@ -104,7 +111,7 @@ def query_lemmas(word: str) -> list[str]:
     """The lemma tokens a search word stands for, one per language (deduplicated, in order)."""
     out: list[str] = []
     for lang in LANGUAGES:
-        tok = f"{lang}_{lemma(word.lower(), lang)}"
+        tok = token(lemma(word.lower(), lang), lang)
         if tok not in out:
             out.append(tok)
     return out

@@ -268,9 +268,9 @@ def m011_lemma_search(conn: sqlite3.Connection) -> None:
     """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
 
     `language` is 'en', 'fr' or 'es' (from the file's format where it says, else detected);
-    `lemmas` holds one language-prefixed lemma per word ("en_woman"), so a search for
-    "woman" finds "women" and a French text is found by its French forms. The full-text
-    index gets a second column for them ('_' joins the prefix to the lemma); its triggers
+    `lemmas` holds one lemma per word ("woman"; French and Spanish ones prefixed: "fr_femme"),
+    so a search for "woman" finds "women" and a French text is found by its French forms. The
+    full-text index gets a second column for them ('_' joins the prefix to the lemma); its triggers
     follow changes of the text or the lemmas only. Existing rows are analysed once here.
 
     Also the view `recommendations_browse` for `upr serve` (Datasette): one row per

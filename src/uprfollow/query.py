@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from . import vocab
 from .errors import UsageError
-from .lemmas import LANGUAGES, WORD, lemma
+from .lemmas import LANGUAGES, WORD, lemma, token
 
 PLEDGE_MODES = ("exclude", "include", "only")
 ISSUE_MODES = ("any", "all")
@@ -219,7 +219,7 @@ class _Term:
             return quoted
         # the words as written (Porter stems) or their lemmas in any of the three languages
         words = [w.lower() for w in WORD.findall(self.text)]
-        variants = [" ".join(f"{lang}_{lemma(w, lang)}" for w in words) for lang in LANGUAGES] if words else []
+        variants = [" ".join(token(lemma(w, lang), lang) for w in words) for lang in LANGUAGES] if words else []
         variants = list(dict.fromkeys(variants))
         if not variants:
             return "text : " + quoted
