@@ -468,6 +468,7 @@ FIELDS = (
     "year",
     "paragraph",
     "text",
+    "language",
     "rs",
     "rs_names",
     "response",
@@ -496,6 +497,7 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
     )
     sql = f"""
         SELECT r.pk, r.id, r.sur, c.name AS sur_name, r.session, r.cycle, r.year, r.paragraph, r.text,
+               {"r.language" if has_lemmas(conn) else "NULL"} AS language,
                (SELECT group_concat(coalesce(iso3, ''), '{LIST_SEPARATOR}') FROM
                    (SELECT iso3 FROM recommending_states WHERE rec_pk = r.pk ORDER BY position)) AS rs,
                (SELECT group_concat(name, '{LIST_SEPARATOR}') FROM
