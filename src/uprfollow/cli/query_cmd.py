@@ -112,7 +112,8 @@ def search_cmd(
         str | None,
         typer.Argument(
             metavar="TEXT",
-            help='Full-text search: words (all must occur; stemmed, so "discriminate" finds "discrimination"), "quoted phrases", '
+            help='Full-text search: words (all must occur; stemmed and lemmatised, so "discriminate" finds "discrimination", '
+            '"woman" finds "women", "enfant" finds "enfants" in French texts), "quoted phrases", '
             "prefix*, AND, OR, NOT (upper case), -word, parentheses.",
             show_default=False,
         ),
@@ -259,8 +260,9 @@ def stats_cmd(
     Counting rule: each matching recommendation counts once in each value it has.
     Multi-valued categories (issue, sur-org, and rs, rs-group, rs-org of joint
     recommendations) count a recommendation once per value, so their counts add up to more
-    than the total; percentages are always of the total number of matching
-    recommendations. No value: "(none)"; an RS the file could not identify: "(unknown)".
+    than the total; percentages are of the total number of matching recommendations, or
+    in a cross-tab with --percent row|column, of each row's or column's recommendations
+    (each counted once). No value: "(none)"; an RS the file could not identify: "(unknown)".
     --by level adds "triggered action" (fully + partially) and each level's share of the
     assessed recommendations. Filters are those of upr search; pledges are left out
     unless --pledges include|only.
