@@ -229,3 +229,83 @@ def test_by_level_and_triggered_action(export_store_copy, runner):
     assert only_fully.stdout.strip() == "4"
     table = runner.invoke(app, ["stats", "--db", str(export_store_copy), "--by", "level", "--sur", "HTI"])
     assert "triggered action" in table.stdout and "70.0" in table.stdout
+
+
+# --- shares within rows and columns, ties, the share chart (issue 15) ----------------------------
+
+
+def test_percent_row_is_the_share_within_each_session(export_store, raw, runner):
+    got = stats(runner, export_store, "--by", "session", "--by", "response", "--percent", "row")
+    per_session = Counter(int(float(r["Session"])) for r in recs(raw))
+    accepted = Counter(int(float(r["Session"])) for r in recs(raw) if r["Response"] == "Accepted")
+    shares = {r["session"]: r["percent"] for r in got if r["response"] == "Accepted"}
+    assert shares == {s: round(100 * accepted[s] / n, 2) for s, n in per_session.items() if accepted[s]}
+    assert all(r["percent_of"] == "row" for r in got)
+    for s in per_session:  # each session's shares add up to 100
+        assert abs(sum(r["percent"] for r in got if r["session"] == s) - 100) < 0.05
+
+
+def test_percent_column_and_total(export_store, raw, runner):
+    got = stats(runner, export_store, "--by", "sur-group", "--by", "response", "--percent", "column")
+    noted = [r for r in recs(raw) if r["Response"] == "Noted"]
+    by_group = Counter(r["To-Rgrp"] for r in noted)
+    assert {r["sur_group"]: r["percent"] for r in got if r["response"] == "Noted"} == {
+        g: round(100 * n / len(noted), 2) for g, n in by_group.items()
+    }
+    total = stats(runner, export_store, "--by", "sur-group", "--by", "response")
+    assert {(r["sur_group"], r["response"]): r["percent"] for r in total} == {
+        (r["sur_group"], r["response"]): round(100 * r["count"] / len(recs(raw)), 2) for r in total
+    }
+
+
+def test_percent_row_over_a_multi_valued_column_counts_each_recommendation_once(export_store, raw, runner):
+    """Row base = the row's recommendations, not the sum of its cells (an RS-org cell counts a recommendation per org)."""
+    got = stats(runner, export_store, "--by", "response", "--by", "rs-org", "--percent", "row")
+    accepted = [r for r in recs(raw) if r["Response"] == "Accepted"]
+    eu = sum(1 for r in accepted if "EU" in multi(r["From-Org"]))
+    assert {r["rs_org"]: r["percent"] for r in got if r["response"] == "Accepted"}["EU"] == round(100 * eu / len(accepted), 2)
+
+
+def test_percent_table_xlsx_and_usage(export_store, runner, tmp_path):
+    from openpyxl import load_workbook
+
+    res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--by", "response", "--percent", "row"])
+    assert res.exit_code == 0, res.output
+    assert "%" in res.stdout and "percentages are of each cycle's recommendations" in res.stderr
+    out = tmp_path / "share.xlsx"
+    res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--by", "response", "--percent", "column", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    ws = load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    assert header[-2:] == ["percent", "percent_of"]
+    res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--percent", "row"])
+    assert res.exit_code == 2 and "needs two --by categories" in res.output
+
+
+def test_top_keeps_ties_and_says_so(export_store, raw, runner):
+    """Haiti, session 12: Colombia's 4 ends a top 10, and five other States also made 4."""
+    res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "rs", "--sur", "HTI", "--top", "10", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    counts = Counter(r["From"] for r in recs(raw) if r["To"] == "Haiti")
+    tenth = sorted(counts.values(), reverse=True)[9]
+    expected = {name for name, n in counts.items() if n >= tenth}
+    assert {r["rs_name"] for r in got} == expected and len(expected) > 10
+    extra = len(expected) - 10
+    assert f"--top 10: {extra} more values tied with the 10th ({tenth} each) are kept, {len(expected)} values in all" in res.stderr
+
+
+def test_share_chart_over_sessions(export_store, runner, tmp_path):
+    out = tmp_path / "share.svg"
+    res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "session", "--by", "response", "--percent", "row", "--chart", str(out)])
+    assert res.exit_code == 0, res.output
+    svg = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(out).getroot()
+    assert "Share of each response value, by session (%)" in root.find(f"{svg}title").text
+    widths: dict[str, float] = {}
+    for r in root.iter(f"{svg}rect"):
+        title = r.find(f"{svg}title")
+        if title is not None:
+            session = title.text.split(" / ")[0]
+            widths[session] = widths.get(session, 0) + float(r.get("width"))
+    assert len(widths) == 13 and max(widths.values()) - min(widths.values()) < 0.1  # every bar is its session's 100%

@@ -28,6 +28,7 @@ from .formats import table, upr_info
 from .formats.base import ReadResult, Record
 from .formats.response_sheet import refuse_response_sheet
 from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
+from .lemmas import FORMAT_LANGUAGE, analyse, normalise_language
 from .store import Store
 
 Progress = Callable[[int], None]
@@ -71,6 +72,7 @@ class ImportReport:
     dry_run: bool = False
     import_id: int | None = None
     encoding: str | None = None
+    language: str | None = None  # the texts' language where the file says it ('en', 'fr', 'es'); else detected per text
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
     records: list[Normalised] = field(default_factory=list, repr=False)
 
@@ -168,7 +170,15 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
             text, enc = decode(data, encoding)
     except (UnicodeDecodeError, LookupError) as e:
         what = f"as {encoding}" if encoding else "as text"
-        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
+        hint = "pass the file's encoding with --encoding, e.g. --encoding cp1252"
+        if encoding:  # the given encoding is wrong: say what upr finds by itself, rather than guess another
+            try:
+                found = detect_encoding(data, None)
+                decode(data, None)
+                hint = f"drop --encoding: upr reads this file as {found} by itself"
+            except (UnicodeDecodeError, LookupError):
+                pass
+        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint=hint) from None
     has_nul = b"\x00" in data if stream else "\x00" in text
     if has_nul:
         raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")
@@ -344,6 +354,8 @@ def normalise(
         )
     if progress:
         progress(n % 1000)
+    if n == 0 and not problems.problems:  # nothing row by row to fix: say what is wrong, not "fix the rows named above"
+        raise InputError(f"{file}: the file has a header but no recommendation rows, nothing imported", hint="check that you exported the right file")
     if n == 0:
         problems.add("the file has a header but no recommendation rows", hint="check that you exported the right file")
     if problems:
@@ -398,6 +410,7 @@ def prepare(
         sha256=sha256_of(path),
         rows_read=len(recs),
         encoding=result.defaults.get("encoding"),
+        language=normalise_language(result.defaults.get("language")),
         skipped=dict(result.skipped),
         records=recs,
     )
@@ -414,28 +427,35 @@ def _existing_ids(store: Store, ids: list[str]) -> set[str]:
 
 REC_COLUMNS = ("pk, id, sur, session, cycle, year, paragraph, text, response, response_raw, "
                "action, is_pledge, document, comment, import_id, source_row")
+LEMMA_COLUMNS = ", language, lemmas"  # from migration m011 on (tests/fixtures/make_store_v1.py writes at the first schema)
 STAGE_ROWS = 50_000
 
 
-def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], start: int, import_id: int | None) -> None:
+def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], start: int, import_id: int | None,
+                            language: str | None = None) -> None:
     """Insert through a temporary staging table, one INSERT ... SELECT per 50,000 rows.
 
     The full-text index is kept by a trigger; FTS5 flushes its pending terms at every
     statement, so one INSERT per row would write one tiny index segment per row (a
     million-row file took minutes). Rows, pks and the trigger are the same either way.
+    Each text's language (the file's `language`, else detected) and lemmas are added here.
     """
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations AS SELECT {REC_COLUMNS} FROM recommendations WHERE 0")
+    lemmas = any(row[1] == "lemmas" for row in conn.execute("PRAGMA table_info(recommendations)"))
+    columns = REC_COLUMNS + (LEMMA_COLUMNS if lemmas else "")
+    marks = ",".join("?" * len(columns.split(",")))
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations AS SELECT {columns} FROM recommendations WHERE 0")
     try:
         for lo in range(0, len(new), STAGE_ROWS):
             conn.executemany(
-                f"INSERT INTO temp._stage_recommendations ({REC_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO temp._stage_recommendations ({columns}) VALUES ({marks})",
                 (
                     (start + i, r.id, r.sur, r.session, r.cycle, r.year, r.paragraph, r.text, r.response, r.response_raw,
-                     r.action, int(r.is_pledge), r.document, r.comment, import_id, r.source_row)
+                     r.action, int(r.is_pledge), r.document, r.comment, import_id, r.source_row,
+                     *(analyse(r.text, language) if lemmas else ()))
                     for i, r in enumerate(new[lo : lo + STAGE_ROWS], start=lo)
                 ),
             )
-            conn.execute(f"INSERT INTO recommendations ({REC_COLUMNS}) SELECT {REC_COLUMNS} FROM temp._stage_recommendations ORDER BY pk")
+            conn.execute(f"INSERT INTO recommendations ({columns}) SELECT {columns} FROM temp._stage_recommendations ORDER BY pk")
             conn.execute("DELETE FROM temp._stage_recommendations")
     finally:
         conn.execute("DROP TABLE IF EXISTS temp._stage_recommendations")
@@ -466,7 +486,7 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
         import_id = cur.lastrowid
         report.import_id = import_id
         start = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
-        _insert_recommendations(conn, new, start, import_id)
+        _insert_recommendations(conn, new, start, import_id, report.language or FORMAT_LANGUAGE.get(report.format))
         conn.executemany(
             "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
             ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),

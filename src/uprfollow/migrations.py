@@ -261,3 +261,71 @@ def m006_fts_for_datasette(conn: sqlite3.Connection) -> None:
         INSERT INTO recommendations_fts(recommendations_fts) VALUES ('rebuild');
         """,
     )
+
+
+@migration
+def m011_lemma_search(conn: sqlite3.Connection) -> None:
+    """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
+
+    `language` is 'en', 'fr' or 'es' (from the file's format where it says, else detected);
+    `lemmas` holds one lemma per word ("woman"; French and Spanish ones prefixed: "fr_femme"),
+    so a search for "woman" finds "women" and a French text is found by its French forms. The
+    full-text index gets a second column for them ('_' joins the prefix to the lemma); its triggers
+    follow changes of the text or the lemmas only. Existing rows are analysed once here.
+
+    Also the view `recommendations_browse` for `upr serve` (Datasette): one row per
+    recommendation with the eight categories and the level as columns, multi-valued ones as
+    JSON arrays (Datasette facets them as arrays).
+    """
+    from .lemmas import FORMAT_LANGUAGE, analyse
+
+    run_script(
+        conn,
+        """
+        DROP TRIGGER recommendations_ai;
+        DROP TRIGGER recommendations_ad;
+        DROP TRIGGER recommendations_au;
+        DROP TABLE recommendations_fts;
+        ALTER TABLE recommendations ADD COLUMN language TEXT;
+        ALTER TABLE recommendations ADD COLUMN lemmas TEXT;
+        """,
+    )
+    rows = conn.execute("SELECT r.pk, r.text, i.format FROM recommendations r LEFT JOIN imports i ON i.id = r.import_id").fetchall()
+    conn.executemany(
+        "UPDATE recommendations SET language = ?, lemmas = ? WHERE pk = ?",
+        ((*analyse(text or "", FORMAT_LANGUAGE.get(fmt or "")), pk) for pk, text, fmt in rows),
+    )
+    run_script(
+        conn,
+        """
+        CREATE VIRTUAL TABLE recommendations_fts USING fts5(
+            text, lemmas, content="recommendations", content_rowid="pk",
+            tokenize='porter unicode61 remove_diacritics 2 tokenchars ''_'''
+        );
+        INSERT INTO recommendations_fts(recommendations_fts) VALUES ('rebuild');
+        CREATE TRIGGER recommendations_ai AFTER INSERT ON recommendations BEGIN
+            INSERT INTO recommendations_fts(rowid, text, lemmas) VALUES (new.pk, new.text, new.lemmas);
+        END;
+        CREATE TRIGGER recommendations_ad AFTER DELETE ON recommendations BEGIN
+            INSERT INTO recommendations_fts(recommendations_fts, rowid, text, lemmas) VALUES ('delete', old.pk, old.text, old.lemmas);
+        END;
+        CREATE TRIGGER recommendations_au AFTER UPDATE OF text, lemmas ON recommendations BEGIN
+            INSERT INTO recommendations_fts(recommendations_fts, rowid, text, lemmas) VALUES ('delete', old.pk, old.text, old.lemmas);
+            INSERT INTO recommendations_fts(rowid, text, lemmas) VALUES (new.pk, new.text, new.lemmas);
+        END;
+        CREATE VIEW recommendations_browse AS
+        SELECT r.pk, r.id, r.sur, c.name AS sur_name, c.regional_group AS sur_group,
+               (SELECT json_group_array(organisation) FROM country_organisations o WHERE o.iso3 = r.sur) AS sur_orgs,
+               (SELECT json_group_array(coalesce(s.iso3, '(unknown)')) FROM recommending_states s WHERE s.rec_pk = r.pk) AS rs,
+               (SELECT json_group_array(DISTINCT coalesce(rc.regional_group, '(unknown)')) FROM recommending_states s
+                    LEFT JOIN countries rc ON rc.iso3 = s.iso3 WHERE s.rec_pk = r.pk) AS rs_groups,
+               (SELECT json_group_array(DISTINCT o.organisation) FROM recommending_states s
+                    JOIN country_organisations o ON o.iso3 = s.iso3 WHERE s.rec_pk = r.pk) AS rs_orgs,
+               r.response, r.action,
+               (SELECT json_group_array(issue) FROM recommendation_issues i WHERE i.rec_pk = r.pk) AS issues,
+               r.session, r.cycle, r.year,
+               coalesce((SELECT level FROM recommendation_levels lv WHERE lv.rec_pk = r.pk), 'not_assessed') AS level,
+               r.paragraph, r.text, r.language, r.is_pledge, r.document
+        FROM recommendations r LEFT JOIN countries c ON c.iso3 = r.sur;
+        """,
+    )

@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import vocab
 from .errors import UsageError
+from .lemmas import LANGUAGES, WORD, lemma, token
 
 PLEDGE_MODES = ("exclude", "include", "only")
 ISSUE_MODES = ("any", "all")
@@ -67,7 +68,11 @@ class Filters:
 
 
 def _unknown(what: str, value: str, choices: Iterable[str], option: str) -> UsageError:
-    choices = list(choices)
+    # each value once, however many spellings of it the vocabulary lists ("Accepted" twice, "accepted")
+    firsts: dict[str, str] = {}
+    for c in choices:
+        firsts.setdefault(vocab.fold(str(c)), str(c))
+    choices = list(firsts.values())
     close = vocab.closest(str(value), choices)
     if close:
         hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
@@ -179,9 +184,19 @@ class _Term:
     phrase: bool
     prefix: bool
 
-    def fts(self) -> str:
+    def fts(self, lemmas: bool = True) -> str:
         quoted = '"' + self.text.replace('"', '""') + '"'
-        return quoted + ("*" if self.prefix else "")
+        if self.prefix:
+            return ("text : " if lemmas else "") + quoted + "*"
+        if not lemmas:
+            return quoted
+        # the words as written (Porter stems) or their lemmas in any of the three languages
+        words = [w.lower() for w in WORD.findall(self.text)]
+        variants = [" ".join(token(lemma(w, lang), lang) for w in words) for lang in LANGUAGES] if words else []
+        variants = list(dict.fromkeys(variants))
+        if not variants:
+            return "text : " + quoted
+        return "(text : " + quoted + " OR lemmas : (" + " OR ".join('"' + v + '"' for v in variants) + "))"
 
 
 def _tokens(query: str) -> list[tuple[str, str]]:
@@ -213,8 +228,9 @@ def _tokens(query: str) -> list[tuple[str, str]]:
 class _Parser:
     """or := and (OR and)* ; and := unary (AND? unary)* ; unary := NOT? primary ; primary := ( or ) | TERM"""
 
-    def __init__(self, query: str):
+    def __init__(self, query: str, lemmas: bool = True):
         self.query = query
+        self.lemmas = lemmas
         self.toks = _tokens(query)
         self.i = 0
 
@@ -288,13 +304,13 @@ class _Parser:
         if tok == "TERM":
             raw = self.toks[self.i][1]
             self.i += 1
-            return _term(raw)
+            return _term(raw, self.lemmas)
         if tok is None:
             raise self.error("the text ends too early")
         raise self.error(f"unexpected {self.toks[self.i][1]!r}")
 
 
-def _term(raw: str) -> str | None:
+def _term(raw: str, lemmas: bool = True) -> str | None:
     prefix = raw.endswith("*")
     body = raw.rstrip("*")
     phrase = body.startswith('"')
@@ -302,18 +318,27 @@ def _term(raw: str) -> str | None:
         body = body[1:-1]
     if not re.search(r"\w", body):
         return None  # punctuation only: nothing the index holds
-    return _Term(body, phrase, prefix).fts()
+    return _Term(body, phrase, prefix).fts(lemmas)
 
 
-def fts_query(text: str) -> str:
-    """Translate a user's search text into a safe FTS5 MATCH expression (raises UsageError)."""
-    expr = _Parser(text).parse()
+def fts_query(text: str, lemmas: bool = True) -> str:
+    """Translate a user's search text into a safe FTS5 MATCH expression (raises UsageError).
+
+    With `lemmas` (stores from migration m011 on), each word or phrase matches the text as
+    written or its lemmas in English, French or Spanish (see lemmas.py).
+    """
+    expr = _Parser(text, lemmas).parse()
     if not expr:
         raise UsageError(f"nothing to search for in {text!r}", hint="give at least one word")
     return expr
 
 
 # --- SQL ---------------------------------------------------------------------------------------
+
+
+def has_lemmas(conn: sqlite3.Connection) -> bool:
+    """True when the full-text index has the `lemmas` column (migration m011)."""
+    return any(row[1] == "lemmas" for row in conn.execute("PRAGMA table_info(recommendations_fts)"))
 
 
 def has_levels(conn: sqlite3.Connection) -> bool:
@@ -387,7 +412,7 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
         conds.append(_in(f"coalesce((SELECT level FROM {LEVEL_VIEW} lv WHERE lv.rec_pk = r.pk), 'not_assessed')", f.level, params))
     if f.text:
         conds.append("r.pk IN (SELECT rowid FROM recommendations_fts WHERE recommendations_fts MATCH ?)")
-        params.append(fts_query(f.text))
+        params.append(fts_query(f.text, has_lemmas(conn) if conn is not None else True))
     return (" AND ".join(conds) or "1"), params
 
 
@@ -416,6 +441,7 @@ FIELDS = (
     "year",
     "paragraph",
     "text",
+    "language",
     "rs",
     "rs_names",
     "response",
@@ -444,6 +470,7 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
     )
     sql = f"""
         SELECT r.pk, r.id, r.sur, c.name AS sur_name, r.session, r.cycle, r.year, r.paragraph, r.text,
+               {"r.language" if has_lemmas(conn) else "NULL"} AS language,
                (SELECT group_concat(coalesce(iso3, ''), '{LIST_SEPARATOR}') FROM
                    (SELECT iso3 FROM recommending_states WHERE rec_pk = r.pk ORDER BY position)) AS rs,
                (SELECT group_concat(name, '{LIST_SEPARATOR}') FROM
@@ -472,3 +499,49 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
         if levels and rec["level"] is None:
             rec["level"] = "not_assessed"
         yield rec
+
+
+# --- variants that would find many more ---------------------------------------------------------
+
+
+def _variants(word: str) -> list[str]:
+    """Forms of a search word that its lemmas do not join: the prefix (word*), and -s plurals/singulars."""
+    out = [word + "s"] if not word.endswith("s") else [word[:-1]] if len(word) > 3 else []
+    if len(word) >= 4:
+        out.append(word + "*")
+    return out
+
+
+def variant_notes(conn: sqlite3.Connection, f: Filters, found: int, *, most: int = 3) -> list[str]:
+    """Notes for stderr where a variant of a search word would find many more (at least twice as many, and 20 more).
+
+    Only plain words that are not excluded are tried (at most `most` of them), each replaced by
+    "(word OR variant)" in the same search with the same filters.
+    """
+    if not f.text:
+        return []
+    toks = _tokens(f.text)
+    notes: list[str] = []
+    tried = 0
+    for i, (kind, raw) in enumerate(toks):
+        if kind != "TERM" or raw.startswith('"') or raw.endswith("*") or not WORD.fullmatch(raw):
+            continue
+        if i and toks[i - 1][0] == "NOT":
+            continue
+        tried += 1
+        if tried > most:
+            break
+        best: tuple[int, str] | None = None
+        for v in _variants(raw):
+            text = " ".join(
+                f"({raw} OR {v})" if j == i else ("NOT" if k == "NOT" else t) for j, (k, t) in enumerate(toks)
+            )
+            n = count(conn, replace(f, text=text))
+            if n >= 2 * found and n >= found + 20 and (best is None or n > best[0]):
+                best = (n, v)
+        if best:
+            n, v = best
+            what = f'words beginning with "{raw}"' if v.endswith("*") else f'"{v}"'
+            how = v if v.endswith("*") else f"{raw} OR {v}"
+            notes.append(f"note: {what} as well would find {n:,} (this search finds {found:,}); search for {how} to include them")
+    return notes

@@ -8,7 +8,10 @@ joint recommendation and their groups and organisations) count a recommendation 
 value: a recommendation tagged with three issues counts once in each of the three, and a
 recommendation made jointly by France and Germany counts once for France, once for
 Germany, once (not twice) for WEOG and once for EU. Their counts add up to more than the
-total. Percentages are always of the total number of matching recommendations.
+total. Percentages are of the total number of matching recommendations (`percent="total"`,
+the default), or, in a cross-tab, of the recommendations having the row's value
+(`"row"`: the accepted share of each session) or the column's value (`"column"`); a
+recommendation counts once in a row's or column's base however many values it has.
 A recommendation with no value for a category counts under "(none)"; an RS the file
 could not identify, under "(unknown)".
 
@@ -65,6 +68,20 @@ class Tally:
     values: list[list[Any]] = field(default_factory=list)  # ordered values of each category
     counts: dict[tuple, int] = field(default_factory=dict)
     triggered: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # key: value of the other category, or ()
+    percent: str = "total"  # what "percent" is of: total, row or column
+    bases: list[dict[Any, int]] = field(default_factory=list)  # recommendations having each value, per category
+    top: int | None = None
+    tied: int = 0  # values kept beyond --top because they tie with the last one
+    tie_count: int | None = None  # the tied count
+
+    def share(self, key: tuple, n: int) -> float | None:
+        """`n` as a percentage of the base that `percent` names, for the cell `key`."""
+        if self.percent == "total" or len(key) < 2:
+            base: int | None = self.total
+        else:
+            i = 0 if self.percent == "row" else 1
+            base = self.bases[i].get(key[i]) if self.bases else None
+        return round(100.0 * n / base, 2) if base else None
 
     def label(self, i: int, value: Any) -> str:
         return value_label(self.by[i], value)
@@ -353,8 +370,13 @@ def _start_joined(conn: sqlite3.Connection, cats: list[str]) -> dict[str, Any]:
 # --- the tally -------------------------------------------------------------------------------
 
 
-def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | None = None, sort: str = "auto") -> Tally:
-    """Count matching recommendations by one or two categories (see the module docstring for the rule)."""
+def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | None = None, sort: str = "auto",
+          percent: str = "total") -> Tally:
+    """Count matching recommendations by one or two categories (see the module docstring for the rule).
+
+    `top` keeps the N most frequent values of the first category, and every value tied with
+    the Nth (`Tally.tied` says how many were added).
+    """
     import numpy as np
 
     by = [category(b) for b in by]
@@ -366,6 +388,11 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
         raise UsageError(f"unknown --sort {sort!r}", hint="auto, count or value")
     if top is not None and top < 1:
         raise UsageError("--top must be 1 or more")
+    if percent not in ("total", "row", "column"):
+        raise UsageError(f"unknown --percent {percent!r}", hint="row, column or total")
+    if percent != "total" and len(by) == 1:
+        raise UsageError(f"--percent {percent} needs two --by categories (a cross-tab)",
+                         hint=f"e.g. --by session --by response --percent {percent}; with one --by, percentages are of the total")
     if "level" in by:
         require_levels(conn)
     r_cats = [c for c in by if c in ("response", "sur", "action", "session", "cycle", "year")]
@@ -381,7 +408,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             if job is not None:
                 job.cancel()
     total = len(matched)
-    result = Tally(by=by, total=total)
+    result = Tally(by=by, total=total, percent=percent, top=top)
     if total == 0:
         result.values = [[] for _ in by]
         return result
@@ -408,9 +435,16 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
     row_tot = table.sum(axis=1)
     col_tot = table.sum(axis=0)
 
-    order_a = [i for i in _order(by[0], first, row_tot, sort, None) if row_tot[i] > 0]  # values no match has are left out
+    # the base of each value: recommendations having it (once each, whatever else they have)
+    bases = [np.bincount(long.code, minlength=len(long.values)) for long in longs]
+    result.bases = [{v: int(b[i]) for i, v in enumerate(long.values)} for long, b in zip(longs, bases)]
+    ranking = row_tot if len(by) == 2 else bases[0]
+    order_a = [i for i in _order(by[0], first, ranking, sort, None) if row_tot[i] > 0]  # values no match has are left out
     if top is not None:
-        order_a = [i for i in _order(by[0], first, row_tot, sort, top) if row_tot[i] > 0]
+        order_a = [i for i in _order(by[0], first, ranking, sort, top) if row_tot[i] > 0]
+        result.tied = max(0, len(order_a) - top)
+        if result.tied:
+            result.tie_count = sorted((int(ranking[i]) for i in order_a), reverse=True)[top - 1]
     order_b = [j for j in _order(by[1], second, col_tot, sort, None) if col_tot[j] > 0] if len(by) == 2 else [0]
     result.values = [[first[i] for i in order_a]] + ([[second[j] for j in order_b]] if len(by) == 2 else [])
     for i in order_a:
@@ -421,6 +455,9 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             key = (first[i],) if len(by) == 1 else (first[i], second[j])
             result.counts[key] = n
             row = _row(by, key, n, total)
+            row["percent"] = result.share(key, n)
+            if len(by) == 2:
+                row["percent_of"] = percent
             result.rows.append(row)
     if "level" in by:
         _triggered(result, total)
@@ -442,6 +479,10 @@ def _order(cat: str, values: list[Any], totals: Any, sort: str, top: int | None)
     by_count = sorted(idx, key=lambda i: (special.get(values[i], 0) > 0, -int(totals[i]), str(values[i])))
     if top is not None:
         chosen = by_count[:top]
+        # keep every value tied with the last one kept (special values never extend the list)
+        while len(chosen) < len(by_count) and chosen and not special.get(values[by_count[len(chosen)]], 0) \
+                and int(totals[by_count[len(chosen)]]) == int(totals[chosen[-1]]):
+            chosen.append(by_count[len(chosen)])
         return chosen if sort != "value" else sorted(chosen, key=natural)
     if sort == "value" or (sort == "auto" and cat in NATURAL_ORDER):
         return sorted(idx, key=natural)
@@ -489,6 +530,9 @@ def _triggered(result: Tally, total: int) -> None:
         if group_total:
             key = (TRIGGERED,) if len(result.by) == 1 else ((TRIGGERED, other) if li == 0 else (other, TRIGGERED))
             row = _row(result.by, key, trig, total)
+            if len(result.by) == 2:
+                row["percent"] = result.share(key, trig)
+                row["percent_of"] = result.percent
             row["percent_of_assessed"] = share
             new_rows.append(row)
     result.rows.extend(new_rows)
@@ -506,7 +550,11 @@ def _esc(text: Any) -> str:
 
 
 def svg_chart(t: Tally, *, width: int = 760) -> str:
-    """The tally as a horizontal bar chart in SVG (stacked bars with a legend for a cross-tab)."""
+    """The tally as a horizontal bar chart in SVG (stacked bars with a legend for a cross-tab).
+
+    With `percent="row"` each bar is its row's 100%: the share of each value of the second
+    category, row by row (the accepted share over sessions), with the row's base at its end.
+    """
     bar_h, gap, label_w, top_pad = 18, 6, 260, 40
     rows = t.values[0]
     second = t.values[1] if len(t.by) == 2 else [None]
@@ -515,12 +563,15 @@ def svg_chart(t: Tally, *, width: int = 760) -> str:
     def count(a: Any, b: Any) -> int:
         return t.counts.get((a,) if b is None else (a, b), 0)
 
+    shares = len(t.by) == 2 and t.percent == "row"
     totals = [sum(count(a, b) for b in second) for a in rows]
     biggest = max(totals, default=0) or 1
     plot_w = width - label_w - 90
     legend_h = (20 * ((len(second) + 3) // 4) + 10) if len(t.by) == 2 else 0
     height = top_pad + len(rows) * (bar_h + gap) + legend_h + 20
     title = CATEGORIES[t.by[0]] + (f" × {CATEGORIES[t.by[1]]}" if len(t.by) == 2 else "")
+    if shares:
+        title = f"Share of each {t.by[1]} value, by {t.by[0]} (%)"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
@@ -539,9 +590,19 @@ def svg_chart(t: Tally, *, width: int = 760) -> str:
                 continue
             w = plot_w * n / biggest
             tip = value_label(t.by[0], a) + ("" if b is None else f" / {value_label(t.by[1], b)}") + f": {n:,}"
+            label = ""
+            if shares:
+                pct = t.share((a, b), n) or 0.0
+                w = plot_w * pct / 100
+                tip += f" ({pct:.1f}%)"
+                if w >= 34:
+                    label = f'<text x="{x + w / 2:.2f}" y="{y + bar_h - 5}" text-anchor="middle" fill="white" font-size="10">{pct:.0f}%</text>'
             out.append(f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{bar_h}" fill="{PALETTE[j % len(PALETTE)]}"><title>{_esc(tip)}</title></rect>')
+            if label:
+                out.append(label)
             x += w
-        out.append(f'<text x="{x + 5:.2f}" y="{y + bar_h - 5}" fill="#333">{totals[i]:,}</text>')
+        end = f"n = {t.bases[0].get(a, 0):,}" if shares else f"{totals[i]:,}"
+        out.append(f'<text x="{x + 5:.2f}" y="{y + bar_h - 5}" fill="#333">{end}</text>')
     if len(t.by) == 2:
         y0 = top_pad + len(rows) * (bar_h + gap) + 10
         for j, b in enumerate(second):

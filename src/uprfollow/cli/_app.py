@@ -12,15 +12,83 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+import typer.core
 
 from ..errors import UprError
 from .output import Format, table_or_json
+
+# What a placeholder reads as in --help when a parameter names none (Typer's own are <str>, {files}...).
+_PLACEHOLDERS = {"str": "TEXT", "int": "N", "float": "NUMBER", "file": "FILE", "path": "PATH", "dir": "DIR", "directory": "DIR"}
+
+# Examples shown at the end of each command's --help, by command name (one home for all of them).
+EXAMPLES: dict[str, list[str]] = {
+    "import": ["upr import exports/*.csv", "upr import --sur HTI --session 26 my-list.xlsx --dry-run"],
+    "search": ['upr search "death penalty" --sur-group Africa --response noted', "upr search women --issue \"Women's rights\" --count"],
+    "stats": ["upr stats --by issue --top 10", "upr stats --by session --by response --percent row --chart accepted-share.svg"],
+    "sheet": ["upr sheet HTI -o HTI-response-sheet.xlsx"],
+    "ingest": ["upr ingest filled/*.xlsx", "upr ingest ngo-sheet.xlsx --dry-run --format json"],
+    "status": ["upr status HTI", "upr status HTI --level not --format csv"],
+    "mia": ["upr mia HTI", "upr mia --all --out-dir digests"],
+    "serve": ["upr serve", "upr serve --port 8001 --db team.db"],
+    "sample": ["upr sample demo/input"],
+    "vocab": ["upr vocab countries", "upr vocab issues --format json"],
+    "check": ["upr db check"],
+    "backup": ["upr db backup upr-$(date +%F).db"],
+    "history": ["upr db history"],
+}
+
+
+def examples_epilog(name: str | None) -> str | None:
+    lines = EXAMPLES.get(name or "")
+    if not lines:
+        return None
+    return "Examples:\n\n\b\n" + "\n".join("  " + line for line in lines)
+
+
+def _tidy_params(params: list) -> None:
+    """Usage lines and help without Typer's internal placeholders: `FILE...`, `STATE`, `--encoding TEXT`."""
+    from typer.core import TyperArgument, TyperOption
+
+    for p in params:
+        if isinstance(p, TyperArgument):
+            name = (p.metavar or p.name or "ARG").upper().removesuffix("...")
+            if p.nargs != 1 and p.metavar is None and name.endswith("S"):
+                name = name[:-1]  # files -> FILE...
+            shown = name + ("..." if p.nargs != 1 else "")
+            usage = shown if p.required else f"[{shown}]"
+            p.get_usage_pieces = lambda ctx, u=usage: [u]
+            p._rich_display_name = lambda n=shown: n
+            p.get_error_hint = lambda *_, n=shown: f"'{n}'"
+            if not p.type_descriptor.is_choice:  # choices stay listed: NAME <countries|issues|...>
+                p.display_type_rich = lambda ctx: None
+        elif isinstance(p, TyperOption) and p.metavar is None and not p.is_flag and not p.count:
+            label = p.display_type(None) if not p.type_descriptor.is_choice else None
+            if label and label.startswith("<") and label[1:-1] in _PLACEHOLDERS:
+                p.metavar = _PLACEHOLDERS[label[1:-1]]
+
+
+class UprCommand(typer.core.TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _tidy_params(self.params)
+
+
+class UprGroup(typer.core.TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _tidy_params(self.params)
 
 
 class App(typer.Typer):
     """A Typer app whose commands turn UprError into a message on stderr and an exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", UprGroup)
+        super().__init__(*args, **kwargs)
+
     def command(self, *args: Any, **kwargs: Any) -> Callable:  # type: ignore[override]
+        kwargs.setdefault("cls", UprCommand)
+        kwargs.setdefault("epilog", examples_epilog(args[0] if args else kwargs.get("name")))
         register = super().command(*args, **kwargs)
 
         def wrap(fn: Callable) -> Callable:
@@ -154,7 +222,7 @@ app = App(
     name="upr",
     help="Follow up UN Universal Periodic Review recommendations from a local SQLite store.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     epilog="Exit codes: 0 ok; 1 bad data or runtime error (nothing written); 2 usage error; 130 interrupted. "

@@ -31,6 +31,12 @@ class Sort(str, Enum):
     value = "value"
 
 
+class Percent(str, Enum):
+    row = "row"
+    column = "column"
+    total = "total"
+
+
 _C = "Several values: any of them."
 SurOpt = Annotated[
     list[str] | None, typer.Option("--sur", metavar="STATE", help=f"State under review: ISO3 code or name (HTI, Haiti). {_C}", show_default=False)
@@ -98,7 +104,8 @@ def search_cmd(
         str | None,
         typer.Argument(
             metavar="TEXT",
-            help='Full-text search: words (all must occur; stemmed, so "discriminate" finds "discrimination"), "quoted phrases", '
+            help='Full-text search: words (all must occur; stemmed and lemmatised, so "discriminate" finds "discrimination", '
+            '"woman" finds "women", "enfant" finds "enfants" in French texts), "quoted phrases", '
             "prefix*, AND, OR, NOT (upper case), -word, parentheses.",
             show_default=False,
         ),
@@ -161,6 +168,8 @@ def search_cmd(
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
             write_text(json.dumps({"count": n}) if format == Format.json else str(n), output)
+            for note in query.variant_notes(store.conn, f, n):
+                err(note)
             return
         cap = limit if limit is not None else (100 if format == Format.table else None)
         rows = query.search(store.conn, f, limit=cap)
@@ -168,9 +177,13 @@ def search_cmd(
             shown = list(rows)
             if not shown:
                 err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
+                for note in query.variant_notes(store.conn, f, 0):
+                    err(note)
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown)
+            for note in query.variant_notes(store.conn, f, total):
+                err(note)
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
             else:
@@ -211,7 +224,20 @@ def stats_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
-    top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by (and any tied with the Nth).", min=1, show_default=False),
+    ] = None,
+    percent: Annotated[
+        Percent | None,
+        typer.Option(
+            "--percent",
+            help="In a cross-tab, percentages of each row's recommendations (row: the accepted share of each session), "
+            "of each column's, or of the total; the table then shows percentages. Default: of the total (csv, json, xlsx).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
     sort: Annotated[
         Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.", case_sensitive=False)
     ] = Sort.auto,
@@ -228,8 +254,9 @@ def stats_cmd(
     Counting rule: each matching recommendation counts once in each value it has.
     Multi-valued categories (issue, sur-org, and rs, rs-group, rs-org of joint
     recommendations) count a recommendation once per value, so their counts add up to more
-    than the total; percentages are always of the total number of matching
-    recommendations. No value: "(none)"; an RS the file could not identify: "(unknown)".
+    than the total; percentages are of the total number of matching recommendations, or
+    in a cross-tab with --percent row|column, of each row's or column's recommendations
+    (each counted once). No value: "(none)"; an RS the file could not identify: "(unknown)".
     --by level adds "triggered action" (fully + partially) and each level's share of the
     assessed recommendations. Filters are those of upr search; pledges are left out
     unless --pledges include|only.
@@ -260,7 +287,10 @@ def stats_cmd(
             raise UsageError(f"--chart writes SVG: {chart} does not end in .svg", hint="e.g. --chart issues.svg")
         chart = safe_output(chart)
     with _open(db) as store:
-        t = stats.tally(store.conn, f, by, top=top, sort=sort.value)
+        t = stats.tally(store.conn, f, by, top=top, sort=sort.value, percent=percent.value if percent else "total")
+    if t.tied:
+        err(f"--top {top}: {counted(t.tied, 'more value')} tied with the {top}th ({t.tie_count:,} each) "
+            f"{'is' if t.tied == 1 else 'are'} kept, {top + t.tied} values in all")
     if chart is not None and t.total:
         with text_output(chart) as f:
             f.write(stats.svg_chart(t))
@@ -269,7 +299,7 @@ def stats_cmd(
         if t.total == 0:
             err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
             return
-        _stats_table(t)
+        _stats_table(t, shares=percent is not None)
         return
     write_rows(iter(t.rows), format, output, sheet="stats", title=title_line("upr stats --by " + " --by ".join(by), f.describe()), bom=bom)
     if t.total == 0 and format != Format.json:
@@ -300,7 +330,11 @@ def _bar(value: int, biggest: int, width: int = 24) -> str:
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
-def _stats_table(t) -> None:
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"
+
+
+def _stats_table(t, shares: bool = False) -> None:
     from ..stats import CATEGORIES, MULTI_VALUED, TRIGGERED
 
     rows: list[list[str]] = []
@@ -331,10 +365,17 @@ def _stats_table(t) -> None:
         trig = t.by[1] == "level"
         if trig:
             columns.append(("triggered\n% of assessed", {"justify": "right"}))
+        if shares and t.percent == "row":
+            sums = True  # the row's base: its recommendations, counted once each
         for a in first:
             counts = [t.counts.get((a, b), 0) for b in second]
-            cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
-            if sums:
+            if shares:
+                cells = [t.label(0, a)] + [_pct(t.share((a, b), c)) for b, c in zip(second, counts)]
+            else:
+                cells = [t.label(0, a)] + [f"{c:,}" for c in counts]
+            if shares and t.percent == "row":
+                cells.append(f"{t.bases[0].get(a, 0):,}")
+            elif sums:
                 cells.append(f"{sum(c for b, c in zip(second, counts) if b != TRIGGERED):,}")
             if trig:
                 p = t.triggered.get((a,), {}).get("percent_of_assessed")
@@ -345,6 +386,9 @@ def _stats_table(t) -> None:
             trig_counts = [t.triggered.get((b,), {}).get("count", 0) for b in second]
             rows.append([t.label(0, TRIGGERED), *(f"{c:,}" for c in trig_counts), *([f"{sum(trig_counts):,}"] if sums else [])])
             ends.append(True)
+        if shares and t.percent == "column":
+            rows.append(["recommendations", *(f"{t.bases[1].get(b, 0):,}" for b in second), *([""] if sums else []), *([""] if trig else [])])
+            ends.append(True)
         title = f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}"
     print_table(columns, rows, title=title, sections=ends)
     multi = [b for b in t.by if b in MULTI_VALUED]
@@ -353,4 +397,10 @@ def _stats_table(t) -> None:
         note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
     if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
         note += f"; percentages are of {t.total:,}"
+    elif shares:
+        note += {
+            "row": f"; percentages are of each {t.by[0]}'s recommendations (the total column)",
+            "column": f"; percentages are of each {t.by[1]}'s recommendations (the last row)",
+            "total": f"; percentages are of {t.total:,}",
+        }[t.percent]
     err(note)
