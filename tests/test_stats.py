@@ -276,7 +276,7 @@ def test_percent_table_xlsx_and_usage(export_store, runner, tmp_path):
     res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--by", "response", "--percent", "column", "-o", str(out)])
     assert res.exit_code == 0, res.output
     ws = load_workbook(out).active
-    header = [c.value for c in ws[1]]
+    header = [c.value for c in ws[2]]  # row 1 is the title
     assert header[-2:] == ["percent", "percent_of"]
     res = runner.invoke(app, ["stats", "--db", str(export_store), "--by", "cycle", "--percent", "row"])
     assert res.exit_code == 2 and "needs two --by categories" in res.output
