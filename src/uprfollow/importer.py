@@ -57,6 +57,8 @@ class Normalised:
     issues: list[str]
     themes: list[str]
     source_row: int
+    sdgs: list[int] = field(default_factory=list)      # Sustainable Development Goals 1-17
+    groups: list[str] = field(default_factory=list)    # affected persons / groups of persons, as written
 
 
 @dataclass
@@ -71,6 +73,7 @@ class ImportReport:
     import_id: int | None = None
     encoding: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
+    notes: list[str] = field(default_factory=list)  # where file-level values came from ("State under review SVN from the file name")
     records: list[Normalised] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
@@ -84,6 +87,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "import_id": self.import_id,
             "skipped": dict(self.skipped),
+            "notes": list(self.notes),
         }
 
 
@@ -283,7 +287,7 @@ def normalise(
                 value = value[:199] + "…"
             problems.add(message, column=rec.columns.get(field), value=value, hint=hint, **where)
 
-        sur_raw = rec.sur or defaults.get("sur")
+        sur_raw = (rec.sur if not vocab.is_missing(rec.sur) else None) or defaults.get("sur")
         sur = None
         if not sur_raw:
             bad("sur", None, "no State under review", "fill the State-under-review column, or pass --sur ISO3")
@@ -296,6 +300,8 @@ def normalise(
             bad("text", None, "empty recommendation text", "every row needs the text of the recommendation")
         rs: list[tuple[str | None, str]] = []
         for name in rec.rs:
+            if vocab.is_missing(name):  # "NA", "-", "none": no State, not Namibia
+                continue
             name = names.setdefault(name, name)
             code = country_code(name)
             if code is None and not vocab.is_unknown_state(name):
@@ -307,7 +313,7 @@ def normalise(
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
         response = None
-        response_raw = rec.response
+        response_raw = rec.response if not vocab.is_missing(rec.response) else None
         if response_raw:
             response_raw = names.setdefault(response_raw, response_raw)
             response = canonical_response(response_raw)
@@ -328,13 +334,28 @@ def normalise(
             elif name not in issues:
                 issues.append(name)
         session = None
-        session_raw = rec.session or defaults.get("session")
+        session_raw = (rec.session if not vocab.is_missing(rec.session) else None) or defaults.get("session")
         if session_raw:
             try:
                 session = session_number(session_raw)
             except ValueError:
                 bad("session", session_raw, f"session {short(session_raw)} is not a UPR session number",
                     f"expected a number 1-{max(sessions)}, such as 12 or '36th Session'")
+        sdgs: list[int] = []
+        for raw in rec.sdgs:
+            number = vocab.sdg_number(raw)
+            if number is None:
+                bad("sdgs", raw, f"unknown Sustainable Development Goal {short(raw)}", "expected 1-17, such as '16 - PEACE, JUSTICE AND STRONG INSTITUTIONS'")
+            elif number not in sdgs:
+                sdgs.append(number)
+        year = None
+        if rec.year and not vocab.is_missing(rec.year) and session is None:
+            try:
+                year = int(float(rec.year.strip()))
+            except ValueError:
+                year = 0
+            if not 2008 <= year <= max(s.year for s in sessions.values()):
+                bad("year", rec.year, f"year {short(rec.year)} is not a year of the UPR", "expected a year from 2008, such as 2019")
         if problems or sur is None:
             continue
         paragraph = (rec.paragraph or "").strip() or None
@@ -344,13 +365,14 @@ def normalise(
         ordinal = seen[key]
         seen[key] += 1
         s = sessions.get(session) if session else None
+        cycles = {x.cycle for x in sessions.values() if x.year == year}
         out.append(
             Normalised(
                 id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
                 sur=sur,
                 session=session,
-                cycle=s.cycle if s else None,
-                year=s.year if s else None,
+                cycle=s.cycle if s else (cycles.pop() if len(cycles) == 1 else None),
+                year=s.year if s else year,
                 paragraph=paragraph,
                 text=text,
                 response=response,
@@ -363,6 +385,8 @@ def normalise(
                 issues=issues,
                 themes=list(dict.fromkeys(rec.themes)),
                 source_row=rec.row,
+                sdgs=sdgs,
+                groups=list(dict.fromkeys(g for g in rec.groups if not vocab.is_missing(g))),
             )
         )
     if progress:
@@ -406,6 +430,7 @@ def prepare(
     """Read and check one file; nothing is written."""
     result = read_file(path, encoding)
     defaults = dict(result.defaults)
+    notes = _check_hints(path, defaults, sur, session)
     if sur:
         defaults["sur"] = sur
     if session:
@@ -423,7 +448,36 @@ def prepare(
         encoding=result.defaults.get("encoding"),
         skipped=dict(result.skipped),
         records=recs,
+        notes=notes,
     )
+
+
+def _check_hints(path: Path, found: dict[str, str], sur: str | None, session: str | None) -> list[str]:
+    """Notes on where the file's State under review and session were read; a --sur/--session that
+    contradicts what the document itself states is an error (the file name alone may be overridden)."""
+    notes: list[str] = []
+    for key, given, label, option in (("sur", sur, "State under review", "--sur"), ("session", session, "session", "--session")):
+        value, where = found.get(key), found.get(f"{key}_from")
+        if not value or not where:
+            continue
+        same = vocab.country_code(value) if key == "sur" else value
+        if given:
+            try:
+                mine = vocab.country_code(given) if key == "sur" else str(vocab.session_number(given))
+            except ValueError:
+                continue  # reported as a bad session by normalise
+            if mine != same and where != "the file name":
+                raise InputError(
+                    f"{path}: {option} {given} contradicts the document, whose {label} is {value} ({where})",
+                    hint=f"leave out {option}, or check that this is the file you meant",
+                    problems=[Problem(f"{option} {given} contradicts {where}: {value}", file=str(path))],
+                )
+            continue
+        if where == "the page header":
+            continue  # the usual place: nothing to say
+        shown = vocab.country_code(value) if key == "sur" else value
+        notes.append(f"{label} {shown} read from {where}" + (f"; pass {option} if that is wrong" if where == "the file name" else ""))
+    return notes
 
 
 def _existing_ids(store: Store, ids: list[str]) -> set[str]:
@@ -502,6 +556,15 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
             "INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)",
             ((start + i, t) for i, r in enumerate(new) for t in r.themes),
         )
+        if any(r.sdgs or r.groups for r in new):  # (only lists of OHCHR/UHRI have them)
+            conn.executemany(
+                "INSERT INTO recommendation_sdgs (rec_pk, sdg) VALUES (?,?)",
+                ((start + i, g) for i, r in enumerate(new) for g in r.sdgs),
+            )
+            conn.executemany(
+                "INSERT INTO recommendation_groups (rec_pk, grp) VALUES (?,?)",
+                ((start + i, g) for i, r in enumerate(new) for g in r.groups),
+            )
     return report
 
 

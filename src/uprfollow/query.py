@@ -70,11 +70,15 @@ class Filters:
     level: list[str] = field(default_factory=list)
     pledges: str = "exclude"
     text: str | None = None
+    theme: list[str] = field(default_factory=list)  # OHCHR/UHRI themes: full label, code ("A12") or name
+    sdg: list[int] = field(default_factory=list)    # Sustainable Development Goals 1-17
+    group: list[str] = field(default_factory=list)  # affected persons / groups of persons
 
     def describe(self) -> str:
         """A short human description, for messages ("sur=HTI, cycle=1")."""
         parts = []
-        for name in ("sur", "rs", "sur_group", "rs_group", "sur_org", "rs_org", "response", "action", "issue", "session", "cycle", "year", "level"):
+        for name in ("sur", "rs", "sur_group", "rs_group", "sur_org", "rs_org", "response", "action", "issue", "session", "cycle", "year", "level",
+                     "theme", "sdg", "group"):
             values = getattr(self, name)
             if values:
                 joiner = " and " if name == "issue" and self.issue_mode == "all" else "|"
@@ -157,6 +161,9 @@ def make_filters(
     level: Iterable[str] = (),
     pledges: str = "exclude",
     text: str | None = None,
+    theme: Iterable[str] = (),
+    sdg: Iterable[str | int] = (),
+    group: Iterable[str] = (),
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
@@ -187,6 +194,10 @@ def make_filters(
         level=_lookup(level or (), level_name, "implementation level", LEVELS, "--level"),
         pledges=pledges,
         text=text if text and text.strip() else None,
+        theme=[t.strip() for t in theme or () if t.strip()],
+        sdg=_lookup([str(v) for v in sdg or ()], vocab.sdg_number, "Sustainable Development Goal",
+                    [vocab.sdg_label(n) for n in vocab.sdgs()], "--sdg"),
+        group=[g.strip() for g in group or () if g.strip()],
     )
     if "Voluntary Pledge" in f.response and f.pledges == "exclude":
         f.pledges = "include"  # asking for pledges by response means wanting them
@@ -412,6 +423,17 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
         if conn is not None:
             require_levels(conn)
         conds.append(_in(f"coalesce((SELECT level FROM {LEVEL_VIEW} lv WHERE lv.rec_pk = r.pk), 'not_assessed')", f.level, params))
+    if f.theme:
+        # the whole label, its code ("A12") or its name without the code, in any case
+        ors = " OR ".join("lower(theme) = lower(?) OR theme LIKE ? || ' %' OR lower(theme) LIKE '% ' || lower(?)" for _ in f.theme)
+        conds.append(f"r.pk IN (SELECT rec_pk FROM recommendation_themes WHERE {ors})")
+        params.extend(v for t in f.theme for v in (t, t, t))
+    if f.sdg:
+        conds.append("r.pk IN (SELECT rec_pk FROM recommendation_sdgs WHERE " + _in("sdg", f.sdg, params) + ")")
+    if f.group:
+        ors = " OR ".join("lower(grp) = lower(?)" for _ in f.group)
+        conds.append(f"r.pk IN (SELECT rec_pk FROM recommendation_groups WHERE {ors})")
+        params.extend(f.group)
     if f.text:
         conds.append("r.pk IN (SELECT rowid FROM recommendations_fts WHERE recommendations_fts MATCH ?)")
         params.append(fts_query(f.text))
@@ -453,6 +475,8 @@ FIELDS = (
     "is_pledge",
     "document",
     "comment",
+    "sdgs",
+    "groups",
 )
 LIST_SEPARATOR = "; "
 
@@ -481,7 +505,11 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
                    (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)) AS issues,
                (SELECT group_concat(theme, '{LIST_SEPARATOR}') FROM
                    (SELECT theme FROM recommendation_themes WHERE rec_pk = r.pk ORDER BY theme)) AS themes,
-               r.is_pledge, r.document, r.comment
+               r.is_pledge, r.document, r.comment,
+               (SELECT group_concat(sdg, '{LIST_SEPARATOR}') FROM
+                   (SELECT sdg FROM recommendation_sdgs WHERE rec_pk = r.pk ORDER BY sdg)) AS sdgs,
+               (SELECT group_concat(grp, '{LIST_SEPARATOR}') FROM
+                   (SELECT grp FROM recommendation_groups WHERE rec_pk = r.pk ORDER BY grp)) AS groups
                {level_cols}
         LEFT JOIN countries c ON c.iso3 = r.sur
         WHERE {where}

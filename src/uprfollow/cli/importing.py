@@ -55,6 +55,8 @@ def import_cmd(
     verb = "would add" if dry_run else "added"
     for r in reports:
         err(f"{Path(r.file).name}: {r.format}, {counted(r.rows_read, 'row')}: {r.added:,} new, {r.already_present:,} already present")
+        for note in r.notes:
+            err(f"  {note}")
         if r.skipped:
             left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
             err(f"  left out on purpose: {left}")

@@ -75,6 +75,15 @@ YearOpt = Annotated[list[str] | None, typer.Option("--year", metavar="YEAR", hel
 LevelOpt = Annotated[
     list[str] | None, typer.Option("--level", metavar="LEVEL", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)
 ]
+ThemeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--theme", metavar="THEME", help="OHCHR theme: code (A12), name or both, any case.", show_default=False),
+]
+SdgOpt = Annotated[list[str] | None, typer.Option("--sdg", metavar="SDG", help="Sustainable Development Goal: 1-17 or its name.", show_default=False)]
+GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", metavar="GROUP", help="Affected persons / group of persons (children, women, ...), any case.", show_default=False),
+]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
@@ -125,6 +134,9 @@ def search_cmd(
     cycle: CycleOpt = None,
     year: YearOpt = None,
     level: LevelOpt = None,
+    theme: ThemeOpt = None,
+    sdg: SdgOpt = None,
+    group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
@@ -159,6 +171,9 @@ def search_cmd(
         cycle=cycle,
         year=year,
         level=level,
+        theme=theme,
+        sdg=sdg,
+        group=group,
         pledges=pledges,
         text=text,
     )
@@ -195,7 +210,8 @@ def stats_cmd(
         typer.Option(
             "--by",
             metavar="CATEGORY",
-            help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level.",
+            help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level, "
+            "theme, sdg, group.",
             show_default=False,
         ),
     ],
@@ -217,6 +233,9 @@ def stats_cmd(
     cycle: CycleOpt = None,
     year: YearOpt = None,
     level: LevelOpt = None,
+    theme: ThemeOpt = None,
+    sdg: SdgOpt = None,
+    group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
     top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
     sort: Annotated[
@@ -257,6 +276,9 @@ def stats_cmd(
         cycle=cycle,
         year=year,
         level=level,
+        theme=theme,
+        sdg=sdg,
+        group=group,
         pledges=pledges,
         text=text,
     )
