@@ -22,6 +22,7 @@ def env_setup(tmp_path, monkeypatch):
     monkeypatch.delenv("UPR_DEBUG", raising=False)
     monkeypatch.delenv("UPR_QUIET", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the user's vocabulary folder: empty
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,7 @@ class ImportReport:
     encoding: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
     notes: list[str] = field(default_factory=list)  # where file-level values came from ("State under review SVN from the file name")
+    new_issues: list[str] = field(default_factory=list)  # issues of a UPR Info export that data/issues.csv lacks, added to the store
     records: list[Normalised] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
@@ -99,8 +100,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_file(path: Path, encoding: str | None = None) -> ReadResult:
-    """Detect the format from content and return the reader's records."""
+def read_file(path: Path, encoding: str | None = None, ignore_columns: Collection[str] = ()) -> ReadResult:
+    """Detect the format from content and return the reader's records (`ignore_columns`: headers left out)."""
     kind = container(path)
     if kind == "pdf":
         raise InputError(
@@ -133,9 +134,9 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
         result = upr_info.read_rows(rows, sheet, "upr-info-xls")
         if result is None:
             refuse_response_sheet(path, rows)
-            result = table.read_rows(rows, sheet, "table")
+            result = table.read_rows(rows, sheet, "table", ignore=ignore_columns)
     else:
-        result, rows = _read_csv(path, encoding)
+        result, rows = _read_csv(path, encoding, ignore_columns)
     if result is None:
         raise FormatNotRecognised(
             f"{path}: the header matches no known format{_first_row(rows)}",
@@ -182,7 +183,7 @@ def _first_row(rows: list[list[object]]) -> str:
 CSV_HEAD_ROWS = 20  # the header is looked for in the first rows; the others are streamed
 
 
-def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list[list[str]]]:
+def _read_csv(path: Path, encoding: str | None, ignore_columns: Collection[str] = ()) -> tuple[ReadResult | None, list[list[str]]]:
     """A CSV file: the encoding is judged on the whole file, then the rows are streamed.
 
     Returns the reader's result (None when no header matches) and the first rows.
@@ -210,7 +211,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
     result = upr_info.read_rows(head, None, "upr-info-csv", rest)
     if result is None:
         refuse_response_sheet(path, head)
-        result = table.read_rows(head, None, "table", rest)
+        result = table.read_rows(head, None, "table", rest, ignore=ignore_columns)
     if result:
         result.defaults.setdefault("encoding", enc)
     return result, head
@@ -259,6 +260,7 @@ def normalise(
     *,
     defaults: dict[str, str] | None = None,
     progress: Progress | None = None,
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> list[Normalised]:
     """Check and normalise every record; raise InputError listing all problems."""
     defaults = defaults or {}
@@ -275,6 +277,8 @@ def normalise(
     session_number = lru_cache(maxsize=1024)(vocab.session_number)
     names: dict[str, str] = {}  # one string object per distinct name, however many rows repeat it
     sessions = vocab.sessions()
+    add_issues = defaults.get("new_issues") == "add"  # UPR Info's own export: its newer issues are added, not refused
+    new_issues: dict[str, str] = {}
     n = 0
     for rec in records:
         n += 1
@@ -329,6 +333,8 @@ def normalise(
         issues: list[str] = []
         for raw in rec.issues:
             name = issue_name(raw)
+            if name is None and add_issues and raw.strip() and len(raw) <= 200:
+                name = new_issues.setdefault(fold(raw), " ".join(raw.split()))  # a UPR Info issue newer than data/issues.csv
             if name is None:
                 bad("issues", raw, f"unknown issue {short(raw)}", _hint_choices(raw[:200], vocab.issues(), "issues"))
             elif name not in issues:
@@ -356,6 +362,8 @@ def normalise(
                 year = 0
             if not 2008 <= year <= max(s.year for s in sessions.values()):
                 bad("year", rec.year, f"year {short(rec.year)} is not a year of the UPR", "expected a year from 2008, such as 2019")
+            elif sur and review_sessions and (sur, year) in review_sessions:
+                session, year = review_sessions[(sur, year)], None  # the State's one review that year
         if problems or sur is None:
             continue
         paragraph = (rec.paragraph or "").strip() or None
@@ -400,6 +408,8 @@ def normalise(
             problems=problems.problems,
             hint="fix the rows named above and import the file again",
         )
+    if new_issues:
+        defaults["added_issues"] = "\x1f".join(sorted(new_issues.values()))
     return out
 
 
@@ -426,9 +436,19 @@ def prepare(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> ImportReport:
     """Read and check one file; nothing is written."""
-    result = read_file(path, encoding)
+    try:
+        result = read_file(path, encoding, ignore_columns)
+    except InputError as e:  # readers that do not know the file's name (formats/table.py) leave it to be added here
+        if str(path) not in e.message:
+            e.message = f"{path}: {e.message}"
+            e.args = (e.message,)
+        for p in e.problems:
+            p.file = p.file or str(path)
+        raise
     defaults = dict(result.defaults)
     notes = _check_hints(path, defaults, sur, session)
     if sur:
@@ -437,7 +457,7 @@ def prepare(
         defaults["session"] = session
     try:
         with _no_gc():
-            recs = normalise(result.records, str(path), defaults=defaults, progress=progress)
+            recs = normalise(result.records, str(path), defaults=defaults, progress=progress, review_sessions=review_sessions)
     except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
         raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
     return ImportReport(
@@ -448,8 +468,17 @@ def prepare(
         encoding=result.defaults.get("encoding"),
         skipped=dict(result.skipped),
         records=recs,
-        notes=notes,
+        notes=notes + _issue_notes(defaults),
+        new_issues=[i for i in defaults.get("added_issues", "").split("\x1f") if i],
     )
+
+
+def _issue_notes(defaults: dict[str, str]) -> list[str]:
+    added = [i for i in defaults.get("added_issues", "").split("\x1f") if i]
+    if not added:
+        return []
+    shown = ", ".join(repr(i) for i in added[:5]) + (", ..." if len(added) > 5 else "")
+    return [f"{len(added)} issue(s) of the UPR Info database that data/issues.csv lacks, added to the store's vocabulary: {shown}"]
 
 
 def _check_hints(path: Path, found: dict[str, str], sur: str | None, session: str | None) -> list[str]:
@@ -548,6 +577,9 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
             "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
             ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
         )
+        if report.new_issues:
+            note = f"added by upr import from {Path(report.file).name} ({report.format}); not in data/issues.csv"
+            conn.executemany("INSERT OR IGNORE INTO issues (name, note) VALUES (?, ?)", ((i, note) for i in report.new_issues))
         conn.executemany(
             "INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)",
             ((start + i, issue) for i, r in enumerate(new) for issue in r.issues),
@@ -575,15 +607,20 @@ def prepare_files(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> list[ImportReport]:
-    """Read and check every file, without touching any store; raise InputError listing every problem."""
+    """Read and check every file, without touching any store; raise InputError listing every problem.
+
+    `review_sessions` ((SuR, year) -> session, see `review_sessions()`) gives the session of lists that give a year."""
     if sur and vocab.country_code(sur) is None:
         raise InputError(f"--sur {sur!r}: unknown State", hint=vocab.country_hint(sur))
     prepared: list[ImportReport] = []
     errors: list[InputError] = []
     for p in paths:
         try:
-            prepared.append(prepare(p, encoding=encoding, sur=sur, session=session, progress=progress))
+            prepared.append(prepare(p, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns,
+                                    review_sessions=review_sessions))
         except InputError as e:
             errors.append(e)
     if errors:
@@ -598,6 +635,25 @@ def prepare_files(
             hint="fix the files named above and run the import again",
         )
     return prepared
+
+
+def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
+    """(SuR, year) -> the session of the State's one review that year, as far as the store knows (read-only; {} without a store)."""
+    from .errors import UprError
+    from .store import default_db_path, open_store
+
+    path = Path(db) if db else default_db_path()
+    if not path.is_file():
+        return {}
+    try:
+        with open_store(path, readonly=True) as store:
+            rows = store.conn.execute(
+                "SELECT sur, year, min(session) FROM recommendations WHERE session IS NOT NULL AND year IS NOT NULL "
+                "GROUP BY sur, year HAVING count(DISTINCT session) = 1"
+            ).fetchall()
+    except (UprError, sqlite3.Error):
+        return {}
+    return {(sur, year): session for sur, year, session in rows}
 
 
 def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
@@ -615,7 +671,8 @@ def import_files(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
 ) -> list[ImportReport]:
     """Check every file first; if all are good, write each in its own transaction."""
-    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress)
+    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns)
     return write_all(store, prepared, dry_run=dry_run)

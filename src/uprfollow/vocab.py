@@ -277,9 +277,11 @@ def action_categories() -> dict[int, ActionCategory]:
 
 
 def action_level(value: str | float | int | None) -> int | None:
-    """5, '5', '5.0' -> 5; raises ValueError for anything not 1-5."""
+    """5, '5', '5.0', '5 - Specific action' -> 5; raises ValueError for anything not 1-5."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str) and (named := re.fullmatch(r"\s*(\d)\s*[-–:]\s*[A-Za-z][\w ]*", value)):
+        value = named.group(1)  # the UPR Info database (Uwazi) writes "5 - Specific action"
     try:
         f = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -327,7 +329,9 @@ def session_number(value: str | float | int | None) -> int | None:
         except OverflowError:
             raise ValueError(f"not a session number: {value!r}") from None
     else:
-        m = re.fullmatch(r"\s*-?\s*(?:session\s*)?(\d+(?:\.0+)?)\s*(?:st|nd|rd|th)?\s*(?:session)?\s*", value, re.I)
+        m = re.fullmatch(r"\s*-?\s*(?:session\s*)?(\d+(?:\.0+)?)\s*(?:st|nd|rd|th)?\s*(?:session)?\s*", value, re.I) or re.fullmatch(
+            r"\s*(\d+)\s*[-–]\s*[A-Za-z]+\s+\d{4}\s*", value  # the UPR Info database (Uwazi): "44 - November 2023"
+        )
         if not m:
             raise ValueError(f"not a session number: {value!r}")
         f = float(m.group(1))
