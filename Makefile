@@ -7,8 +7,9 @@ UPR := $(VENV)/bin/upr
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEMO ?= demo
 
-# Debian packages: Pango/HarfBuzz for WeasyPrint (PDF), fonts, poppler-utils (pdftotext/pdftoppm) for PDF checks.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# Debian packages: Pango/HarfBuzz for WeasyPrint (PDF), fonts, poppler-utils (pdftotext/pdftoppm) for PDF checks,
+# libreoffice-writer-nogui (soffice --headless) to convert Word 97-2003 .doc lists to .docx for `upr import`.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils libreoffice-writer-nogui
 
 .PHONY: setup sysdeps demo test test-fast bench lint clean
 

@@ -114,6 +114,13 @@ def read_file(path: Path, encoding: str | None = None, ignore_columns: Collectio
             hint="upr reads .xls, .xlsx, .ods, .csv and OHCHR matrices in .docx",
         )
     result: ReadResult | None = None
+    if kind in ("ole2", "text"):
+        from .formats import word_doc
+
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if word_doc.is_word_doc(path, head):  # Word 97-2003 or RTF: converted to .docx by LibreOffice
+            return word_doc.read(path)
     if kind == "zip-docx":
         from .formats import ohchr_matrix
 

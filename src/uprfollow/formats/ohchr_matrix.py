@@ -392,17 +392,20 @@ def theme_cell(cell: str) -> tuple[list[str], list[str], list[str]]:
     return lists["themes"], lists["sdgs"], lists["groups"]
 
 
-def read(path: Path) -> ReadResult:
+def read(path: Path, source: Path | None = None) -> ReadResult:
+    """Read a list; `source`: the file the user named, when `path` is a converted copy (.doc -> .docx)."""
     import docx  # python-docx; imported lazily to keep start-up fast
+
+    shown = source or path
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
         doc = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError(
-            f"{path.name}: cannot open as a Word .docx file ({exc})",
+            f"{shown.name}: cannot open as a Word .docx file ({exc})",
             hint="save the matrix as .docx (Word 2007+) and try again",
-            problems=[Problem("not a readable .docx file", file=str(path))],
+            problems=[Problem("not a readable .docx file", file=str(shown))],
         ) from exc
 
     table = None
@@ -416,10 +419,10 @@ def read(path: Path) -> ReadResult:
             break
     if table is None or cols is None:
         raise FormatNotRecognised(
-            f"{path.name}: no table with a 'Recommendation | Position' header",
+            f"{shown.name}: no table with a 'Recommendation | Position' header",
             hint="an OHCHR matrix has one table whose first row is "
             "'Recommendation | Position | Full list of themes | Assessment/comments ...'",
-            problems=[Problem("no matrix table found", file=str(path), row=1)],
+            problems=[Problem("no matrix table found", file=str(shown), row=1)],
         )
 
     header = [c.text for c in table.rows[0].cells]
@@ -472,7 +475,7 @@ def read(path: Path) -> ReadResult:
             themes = [group_theme]
         comment = _clean(cell(cols.comment)) or None
         if not text:
-            problems.append(Problem("recommendation cell has no text", file=str(path), row=i + 1,
+            problems.append(Problem("recommendation cell has no text", file=str(shown), row=i + 1,
                                     column=labels["text"]))
         records.append(
             Record(
@@ -493,9 +496,9 @@ def read(path: Path) -> ReadResult:
 
     if problems:
         raise InputError(
-            f"{path.name}: {len(problems)} recommendation row(s) without text",
+            f"{shown.name}: {len(problems)} recommendation row(s) without text",
             hint="check the rows named below in Word; a recommendation cell must hold its text",
             problems=problems,
         )
-    defaults = _defaults(doc, path, [r.document for r in records if r.document])
+    defaults = _defaults(doc, source or path, [r.document for r in records if r.document])
     return ReadResult(format=NAME, records=iter(records), total=len(records), defaults=defaults)
