@@ -198,3 +198,17 @@ def test_migration_m008_cleans_themes_stored_before(tmp_path) -> None:
     assert sorted(conn.execute("SELECT theme FROM recommendation_themes").fetchall()) == [
         ("A12 Acceptance of international norms",), ("Ratification of & accession to international instruments",)]
     assert conn.execute("SELECT rec_pk, sdg FROM recommendation_sdgs").fetchall() == [(1, 16)]
+
+
+def test_uhri_export_gives_sdgs_and_groups_too(tmp_path, runner, db_path) -> None:
+    """CONSTRUCTED UHRI export (tests/fixtures_uhri.py, fictional rows): 'Sdgs' targets (16.3 ...) give goal 16,
+    'Affected Persons' the groups of persons."""
+    from fixtures_uhri import SAMPLE_ROWS, make_uhri_xlsx
+
+    path = make_uhri_xlsx(tmp_path / "uhri.xlsx", [{**r, "sur": "Haiti", "rs": ["Chile"]} for r in SAMPLE_ROWS])
+    result = runner.invoke(app, ["import", "--db", str(db_path), str(path)])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT DISTINCT sdg FROM recommendation_sdgs").fetchall() == [(16,)]
+    groups = {g for (g,) in conn.execute("SELECT grp FROM recommendation_groups")}
+    assert {"persons deprived of their liberty", "general", "persons with disabilities"} <= groups

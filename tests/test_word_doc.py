@@ -61,8 +61,9 @@ def test_doc_made_from_a_shared_docx_imports_to_the_same_records(tmp_path, runne
 
 
 def _fake_doc(path: Path) -> Path:
-    """CONSTRUCTED stand-in for a .doc: the OLE2 signature and the name of a Word stream."""
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "WordDocument".encode("utf-16-le") + b"\x00" * 512)
+    """CONSTRUCTED stand-in for a .doc: the OLE2 signature and the names of Word's streams, nothing else."""
+    names = "WordDocument".encode("utf-16-le") + b"\x00" * 52 + "1Table".encode("utf-16-le")
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + names + b"\x00" * 512)
     return path
 
 

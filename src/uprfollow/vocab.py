@@ -380,8 +380,9 @@ _SDG = re.compile(r"^\s*(?:sdg|goal)?\s*(\d{1,2})\b\s*(?:(?:[-–:]|\.(?!\d))\s*
 
 
 def sdg_number(value: str) -> int | None:
-    """16 for '16', 'SDG 16', '16 - PEACE, JUSTICE AND STRONG INSTITUTIONS', 'Peace, justice and strong institutions'."""
-    m = _SDG.match(value or "")
+    """16 for '16', 'SDG 16', '16 - PEACE, JUSTICE AND STRONG INSTITUTIONS', 'Peace, justice and strong institutions',
+    and for a target of goal 16 ('16.3 Promote the rule of law ...', as UHRI writes them)."""
+    m = _SDG.match(value or "") or re.match(r"^\s*(?:sdg\s*)?(\d{1,2})\.\d{1,2}[a-z]?\b", value or "", re.IGNORECASE)
     if m and int(m.group(1)) in sdgs():
         return int(m.group(1))
     key = fold(value or "")

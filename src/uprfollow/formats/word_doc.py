@@ -18,7 +18,7 @@ from ..errors import InputError, Problem
 
 CONVERT_TIMEOUT_S = 180  # a first start with a fresh profile takes ~10 s; a 100-page matrix converts in seconds
 _WORD_STREAM = "WordDocument".encode("utf-16-le")
-_EXCEL_STREAMS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
+_WORD_TABLES = ("1Table".encode("utf-16-le"), "0Table".encode("utf-16-le"))
 INSTALL_HINT = (
     "open it in Word and save it as .docx (Word Document), or install LibreOffice so upr converts it "
     "(Debian/Ubuntu: apt-get install libreoffice-writer-nogui; macOS/Windows: libreoffice.org)"
@@ -26,7 +26,7 @@ INSTALL_HINT = (
 
 
 def is_word_doc(path: Path, head: bytes) -> bool:
-    """An OLE2 file holding a 'WordDocument' stream (not an Excel workbook), or an RTF document."""
+    """An OLE2 file holding Word's 'WordDocument' and '1Table'/'0Table' streams (an .xls has neither), or an RTF document."""
     if head.startswith(b"{\\rtf"):
         return True
     if not head.startswith(b"\xd0\xcf\x11\xe0"):
@@ -35,7 +35,7 @@ def is_word_doc(path: Path, head: bytes) -> bool:
         data = path.read_bytes()
     except OSError:
         return False
-    return _WORD_STREAM in data and not any(s in data for s in _EXCEL_STREAMS)
+    return _WORD_STREAM in data and any(t in data for t in _WORD_TABLES)
 
 
 def converter() -> str | None:
