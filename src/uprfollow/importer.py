@@ -282,6 +282,7 @@ def normalise(
     issue_name = lru_cache(maxsize=1024)(vocab.issue_name)
     action_level = lru_cache(maxsize=256)(vocab.action_level)
     session_number = lru_cache(maxsize=1024)(vocab.session_number)
+    missing = lru_cache(maxsize=8192)(vocab.is_missing)
     names: dict[str, str] = {}  # one string object per distinct name, however many rows repeat it
     sessions = vocab.sessions()
     add_issues = defaults.get("new_issues") == "add"  # UPR Info's own export: its newer issues are added, not refused
@@ -298,7 +299,7 @@ def normalise(
                 value = value[:199] + "…"
             problems.add(message, column=rec.columns.get(field), value=value, hint=hint, **where)
 
-        sur_raw = (rec.sur if not vocab.is_missing(rec.sur) else None) or defaults.get("sur")
+        sur_raw = (rec.sur if not missing(rec.sur) else None) or defaults.get("sur")
         sur = None
         if not sur_raw:
             bad("sur", None, "no State under review", "fill the State-under-review column, or pass --sur ISO3")
@@ -311,7 +312,7 @@ def normalise(
             bad("text", None, "empty recommendation text", "every row needs the text of the recommendation")
         rs: list[tuple[str | None, str]] = []
         for name in rec.rs:
-            if vocab.is_missing(name):  # "NA", "-", "none": no State, not Namibia
+            if missing(name):  # "NA", "-", "none": no State, not Namibia
                 continue
             name = names.setdefault(name, name)
             code = country_code(name)
@@ -324,7 +325,7 @@ def normalise(
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
         response = None
-        response_raw = rec.response if not vocab.is_missing(rec.response) else None
+        response_raw = rec.response if not missing(rec.response) else None
         if response_raw:
             response_raw = names.setdefault(response_raw, response_raw)
             response = canonical_response(response_raw)
@@ -347,7 +348,7 @@ def normalise(
             elif name not in issues:
                 issues.append(name)
         session = None
-        session_raw = (rec.session if not vocab.is_missing(rec.session) else None) or defaults.get("session")
+        session_raw = (rec.session if not missing(rec.session) else None) or defaults.get("session")
         if session_raw:
             try:
                 session = session_number(session_raw)
@@ -362,7 +363,7 @@ def normalise(
             elif number not in sdgs:
                 sdgs.append(number)
         year = None
-        if rec.year and not vocab.is_missing(rec.year) and session is None:
+        if rec.year and not missing(rec.year) and session is None:
             try:
                 year = int(float(rec.year.strip()))
             except ValueError:
@@ -380,7 +381,7 @@ def normalise(
         ordinal = seen[key]
         seen[key] += 1
         s = sessions.get(session) if session else None
-        cycles = {x.cycle for x in sessions.values() if x.year == year}
+        cycles = {x.cycle for x in sessions.values() if x.year == year} if year and not s else set()
         out.append(
             Normalised(
                 id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
@@ -401,7 +402,7 @@ def normalise(
                 themes=list(dict.fromkeys(rec.themes)),
                 source_row=rec.row,
                 sdgs=sdgs,
-                groups=list(dict.fromkeys(g for g in rec.groups if not vocab.is_missing(g))),
+                groups=list(dict.fromkeys(g for g in rec.groups if not missing(g))),
             )
         )
     if progress:
