@@ -212,3 +212,19 @@ def test_uhri_export_gives_sdgs_and_groups_too(tmp_path, runner, db_path) -> Non
     assert conn.execute("SELECT DISTINCT sdg FROM recommendation_sdgs").fetchall() == [(16,)]
     groups = {g for (g,) in conn.execute("SELECT grp FROM recommendation_groups")}
     assert {"persons deprived of their liberty", "general", "persons with disabilities"} <= groups
+
+
+def test_state_and_session_from_the_title(tmp_path) -> None:
+    """CONSTRUCTED list whose body title, not a page header, names the State and the session."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Universal Periodic Review of Egypt: thematic list of recommendations, 20th session")
+    table = document.add_table(rows=0, cols=4)
+    for values in [CYCLE3_COLUMNS, ["1.1 Adopt the fictional plan (Chile);", "Supported", "- A12 Acceptance of international norms", ""]]:
+        for cell, value in zip(table.add_row().cells, values, strict=True):
+            cell.text = value
+    path = tmp_path / "list.docx"
+    document.save(str(path))
+    defaults = ohchr_matrix.read(path).defaults
+    assert defaults == {"sur": "Egypt", "sur_from": "the title", "session": "20", "session_from": "the title"}

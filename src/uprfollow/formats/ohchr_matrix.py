@@ -60,7 +60,9 @@ _THEMES_HEADER = re.compile(r"^\s*(?:human\s+rights\s+)?themes?\s*:\s*(?P<rest>.
 _MARKER = re.compile(r"^\s*[-–•*·▪◦]\s*")
 _SDG_VALUE = re.compile(r"^(?:sdg\s*)?(\d{1,2})\s*[-–:]\s*\S", re.IGNORECASE)
 _SDG_IN_THEME = re.compile(r"\bSDG\s*(\d{1,2})\b", re.IGNORECASE)
-_HEADER_SUR = re.compile(r"\bUPR\s+of\s+(?:the\s+)?([^()\t\n]+?)\s*(?:\(|\s[-–—]\s|\t|$)", re.IGNORECASE)
+_HEADER_SUR = re.compile(
+    r"\b(?:UPR|Universal\s+Periodic\s+Review)\s+of\s+(?:the\s+)?([^()\t\n:,]+?)\s*(?:\(|\s[-–—]\s|\t|:|,|$)", re.IGNORECASE
+)
 _HEADER_SESSION = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th)?\s+session\b", re.IGNORECASE)
 _SYMBOL = re.compile(r"A\s*/\s*HRC\s*/\s*\d{1,3}\s*/\s*\d+", re.IGNORECASE)
 
@@ -299,7 +301,8 @@ def _header_columns(cells: list[str]) -> _Columns | None:
     return cols
 
 
-def _header_texts(doc: DocxDocument) -> list[str]:
+def _header_texts(doc: DocxDocument, title: bool = True) -> list[str]:
+    """Texts of the page headers, then (with `title`) of the first paragraphs of the body."""
     texts: list[str] = []
     for section in doc.sections:
         for part in (section.header, section.first_page_header, section.even_page_header):
@@ -311,23 +314,26 @@ def _header_texts(doc: DocxDocument) -> list[str]:
                     texts.extend(c.text for row in table.rows for c in row.cells)
             except (AttributeError, ValueError, KeyError):  # pragma: no cover - odd documents
                 continue
-    texts.extend(p.text for p in doc.paragraphs[:30])
+    if title:
+        texts.extend(p.text for p in doc.paragraphs[:30])
     return [t for t in texts if t.strip()]
 
 
 def _defaults(doc: DocxDocument, path: Path, documents: list[str]) -> dict[str, str]:
     """State under review and session from the page header or title, the Source of Position, the file name."""
     out: dict[str, str] = {}
+    headers = {_clean(t) for t in _header_texts(doc, title=False)}
     for text in _header_texts(doc):
         text = _clean(text)
+        where = "the page header" if text in headers else "the title"
         if "sur" not in out:
             m = _HEADER_SUR.search(text)
-            if m:
-                out["sur"], out["sur_from"] = m.group(1).strip(), "the page header"
+            if m and (where == "the page header" or vocab.country_code(m.group(1).strip())):
+                out["sur"], out["sur_from"] = m.group(1).strip(), where
         if "session" not in out and re.search(r"\bUPR\b|universal periodic review", text, re.IGNORECASE):
             m = _HEADER_SESSION.search(text)
             if m:
-                out["session"], out["session_from"] = m.group(1), "the page header"
+                out["session"], out["session_from"] = m.group(1), where
     if "session" not in out:
         symbols = {_clean(m.group(0)).replace(" ", "") for d in documents for m in [_SYMBOL.search(d)] if m}
         found = {vocab.upr_session_of_symbol(sym + "/") for sym in symbols} - {None}
