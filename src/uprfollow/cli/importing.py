@@ -16,7 +16,8 @@ def import_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Files to import: UPR Info exports (.xls/.xlsx/.csv), OHCHR matrices (.docx), UHRI exports (.xlsx), hand-made lists.",
+            help="Files to import: UPR Info exports (.xls/.xlsx/.csv, also the current database export), OHCHR matrices (.docx, .doc), "
+            "UHRI exports (.xlsx), hand-made lists.",
             show_default=False,
         ),
     ],
