@@ -172,6 +172,10 @@ def test_uwazi_export(tmp_path, runner, db_path) -> None:
     assert _rows(db_path, "SELECT name FROM issues WHERE note IS NOT NULL") == [("Climate change and environment",)]
     check = runner.invoke(app, ["db", "check", "--db", str(db_path)])
     assert check.exit_code == 0, check.output
+    found = runner.invoke(app, ["search", "--db", str(db_path), "--issue", "climate change and environment", "--count"])
+    assert found.exit_code == 0 and found.stdout.strip() == "1", found.output
+    typo = runner.invoke(app, ["search", "--db", str(db_path), "--issue", "climate chnge", "--count"])
+    assert typo.exit_code != 0 and "Climate change and environment" in typo.output
 
 
 def test_uwazi_headers_match_tolerantly(tmp_path, runner, db_path) -> None:

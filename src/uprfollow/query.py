@@ -23,6 +23,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import vocab
 from .errors import UsageError
@@ -111,6 +112,27 @@ def _countries(values: Iterable[str], option: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _issues(values: Iterable[str], added: list[str]) -> list[str]:
+    """UPR Info's 54 issues, and those a UPR Info export added to the store (`added_issues()`)."""
+    extra = {vocab.fold(i): i for i in added}
+    return _lookup(values, lambda v: vocab.issue_name(v) or extra.get(vocab.fold(v)), "issue", [*vocab.issues(), *added], "--issue")
+
+
+def added_issues(db: str | Path | None) -> list[str]:
+    """Issues that a UPR Info export added to the store's vocabulary (they carry a note); [] without a store."""
+    from .errors import UprError
+    from .store import default_db_path, open_store
+
+    path = Path(db) if db else default_db_path()
+    if not path.is_file():
+        return []
+    try:
+        with open_store(path, readonly=True) as store:
+            return [r[0] for r in store.conn.execute("SELECT name FROM issues WHERE note IS NOT NULL ORDER BY name")]
+    except (UprError, sqlite3.Error):
+        return []
+
+
 def _lookup(values: Iterable[str], fn, what: str, choices: Iterable[str], option: str) -> list:
     out = []
     for v in values:
@@ -164,6 +186,7 @@ def make_filters(
     theme: Iterable[str] = (),
     sdg: Iterable[str | int] = (),
     group: Iterable[str] = (),
+    added_issues: Iterable[str] = (),
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
@@ -186,7 +209,7 @@ def make_filters(
             "--response",
         ),
         action=_numbers(action or (), "action category", vocab.action_categories(), "--action"),
-        issue=_lookup(issue or (), vocab.issue_name, "issue", vocab.issues(), "--issue"),
+        issue=_issues(issue or (), list(added_issues)),
         issue_mode=issue_mode,
         session=_numbers(session or (), "session", sessions, "--session"),
         cycle=_numbers(cycle or (), "cycle", {s.cycle for s in sessions.values()}, "--cycle"),

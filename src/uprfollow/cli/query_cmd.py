@@ -92,9 +92,12 @@ OutputOpt = Annotated[
 ]
 
 
-def _filters(**kw: Any):
-    from ..query import make_filters
+def _filters(db: Path | None = None, **kw: Any):
+    from .. import vocab
+    from ..query import added_issues, make_filters
 
+    if any(vocab.issue_name(i) is None for i in kw.get("issue") or ()):  # perhaps one a UPR Info export added to the store
+        kw["added_issues"] = added_issues(db)
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
     return make_filters(**kw)
@@ -157,6 +160,7 @@ def search_cmd(
     from .. import query
 
     f = _filters(
+        db=db,
         sur=sur,
         rs=rs,
         sur_group=sur_group,
@@ -262,6 +266,7 @@ def stats_cmd(
     from .. import stats
 
     f = _filters(
+        db=db,
         sur=sur,
         rs=rs,
         sur_group=sur_group,
