@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEMO ?= demo
 
 # Debian packages: Pango/HarfBuzz for WeasyPrint (PDF), fonts, poppler-utils (pdftotext/pdftoppm) for PDF checks,
-# chromium (headless) for the browser test of `upr serve`.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium
+# chromium (headless) for the browser test of `upr serve`,
+# libreoffice-writer-nogui (soffice --headless) to convert Word 97-2003 .doc lists to .docx for `upr import`,
+# libreoffice-calc-nogui for the tests that save response sheets as .ods/.xls (they run wherever `libreoffice` is).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium \
+	libreoffice-writer-nogui libreoffice-calc-nogui
 
 .PHONY: setup sysdeps demo test test-fast bench lint clean
 

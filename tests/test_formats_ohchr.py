@@ -88,7 +88,7 @@ def test_records_are_complete(year: int) -> None:
 def test_defaults_from_page_header(year: int) -> None:
     _records, defaults, _total = _read(year)
     _n, _s, _no, sur, session = EXPECTED[year]
-    assert defaults == {"sur": sur, "session": session}
+    assert defaults == {"sur": sur, "session": session, "sur_from": "the page header", "session_from": "the page header"}
 
 
 def test_known_recommendations() -> None:
@@ -197,12 +197,13 @@ def test_older_layout(tmp_path: Path) -> None:
     assert ohchr_matrix.sniff(path, path.read_bytes()[:8])
     result = ohchr_matrix.read(path)
     records = list(result.records)
-    assert result.defaults == {"sur": "Freedonia", "session": "9"}
+    assert {k: result.defaults[k] for k in ("sur", "session")} == {"sur": "Freedonia", "session": "9"}
     assert [r.paragraph for r in records] == ["12.3", "12.4"]
     assert records[0].rs == ["Ruritania", "Syldavia", "Trinidad and Tobago"]
     assert records[0].text == "Ratify the fictional Convention"
     assert records[0].document == "A/HRC/99/2/Add.1"
     assert records[0].themes == ["2.1 Acceptance of international norms"]
+    assert records[0].groups == ["general"]  # the "Affected persons:" sub-list, without its marker
     assert records[0].columns["rs"] == "Recommending state/s"
     assert records[1].rs == ["Borduria"] and records[1].text == "Consider the fictional Protocol"
     assert records[1].themes == ["2.1 Acceptance of international norms"]  # from the group row

@@ -189,7 +189,7 @@ def test_json_errors_name_the_place(tmp_path, runner, seeded):
             "row": BAD_ROW,
             "column": "A (To)",
             "value": "Haitti",
-            "hint": "did you mean Haiti (HTI)? Add other spellings to data/country_aliases.csv",
+            "hint": "did you mean Haiti (HTI)? To keep this spelling: upr vocab add-alias \"Haitti\" HTI",
         }
     ]
 

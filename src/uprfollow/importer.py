@@ -14,7 +14,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +59,8 @@ class Normalised:
     issues: list[str]
     themes: list[str]
     source_row: int
+    sdgs: list[int] = field(default_factory=list)      # Sustainable Development Goals 1-17
+    groups: list[str] = field(default_factory=list)    # affected persons / groups of persons, as written
 
 
 @dataclass
@@ -74,6 +76,8 @@ class ImportReport:
     encoding: str | None = None
     language: str | None = None  # the texts' language where the file says it ('en', 'fr', 'es'); else detected per text
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
+    notes: list[str] = field(default_factory=list)  # where file-level values came from ("State under review SVN from the file name")
+    new_issues: list[str] = field(default_factory=list)  # issues of a UPR Info export that data/issues.csv lacks, added to the store
     records: list[Normalised] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
@@ -87,6 +91,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "import_id": self.import_id,
             "skipped": dict(self.skipped),
+            "notes": list(self.notes),
         }
 
 
@@ -98,8 +103,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_file(path: Path, encoding: str | None = None) -> ReadResult:
-    """Detect the format from content and return the reader's records."""
+def read_file(path: Path, encoding: str | None = None, ignore_columns: Collection[str] = ()) -> ReadResult:
+    """Detect the format from content and return the reader's records (`ignore_columns`: headers left out)."""
     kind = container(path)
     if kind == "pdf":
         raise InputError(
@@ -112,6 +117,13 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
             hint="upr reads .xls, .xlsx, .ods, .csv and OHCHR matrices in .docx",
         )
     result: ReadResult | None = None
+    if kind in ("ole2", "text"):
+        from .formats import word_doc
+
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if word_doc.is_word_doc(path, head):  # Word 97-2003 or RTF: converted to .docx by LibreOffice
+            return word_doc.read(path)
     if kind == "zip-docx":
         from .formats import ohchr_matrix
 
@@ -132,9 +144,9 @@ def read_file(path: Path, encoding: str | None = None) -> ReadResult:
         result = upr_info.read_rows(rows, sheet, "upr-info-xls")
         if result is None:
             refuse_response_sheet(path, rows, CSV_HEAD_ROWS)
-            result = table.read_rows(rows, sheet, "table")
+            result = table.read_rows(rows, sheet, "table", ignore=ignore_columns)
     else:
-        result, rows = _read_csv(path, encoding)
+        result, rows = _read_csv(path, encoding, ignore_columns)
     if result is None:
         raise FormatNotRecognised(
             f"{path}: the header matches no known format{_first_row(rows)}",
@@ -157,7 +169,7 @@ def _first_row(rows: list[list[object]]) -> str:
 CSV_HEAD_ROWS = 20  # the header is looked for in the first rows; the others are streamed
 
 
-def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list[list[str]]]:
+def _read_csv(path: Path, encoding: str | None, ignore_columns: Collection[str] = ()) -> tuple[ReadResult | None, list[list[str]]]:
     """A CSV file: the encoding is judged on the whole file, then the rows are streamed.
 
     Returns the reader's result (None when no header matches) and the first rows.
@@ -193,7 +205,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
     result = upr_info.read_rows(head, None, "upr-info-csv", rest)
     if result is None:
         refuse_response_sheet(path, head, CSV_HEAD_ROWS)
-        result = table.read_rows(head, None, "table", rest)
+        result = table.read_rows(head, None, "table", rest, ignore=ignore_columns)
     if result:
         result.defaults.setdefault("encoding", enc)
     return result, head
@@ -242,6 +254,7 @@ def normalise(
     *,
     defaults: dict[str, str] | None = None,
     progress: Progress | None = None,
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> list[Normalised]:
     """Check and normalise every record; raise InputError listing all problems."""
     defaults = defaults or {}
@@ -256,8 +269,11 @@ def normalise(
     issue_name = lru_cache(maxsize=1024)(vocab.issue_name)
     action_level = lru_cache(maxsize=256)(vocab.action_level)
     session_number = lru_cache(maxsize=1024)(vocab.session_number)
+    missing = lru_cache(maxsize=8192)(vocab.is_missing)
     names: dict[str, str] = {}  # one string object per distinct name, however many rows repeat it
     sessions = vocab.sessions()
+    add_issues = defaults.get("new_issues") == "add"  # UPR Info's own export: its newer issues are added, not refused
+    new_issues: dict[str, str] = {}
     n = 0
     for rec in records:
         n += 1
@@ -270,7 +286,7 @@ def normalise(
                 value = value[:199] + "…"
             problems.add(message, column=rec.columns.get(field), value=value, hint=hint, **where)
 
-        sur_raw = rec.sur or defaults.get("sur")
+        sur_raw = (rec.sur if not missing(rec.sur) else None) or defaults.get("sur")
         sur = None
         if not sur_raw:
             bad("sur", None, "no State under review", "fill the State-under-review column, or pass --sur ISO3")
@@ -283,6 +299,8 @@ def normalise(
             bad("text", None, "empty recommendation text", "every row needs the text of the recommendation")
         rs: list[tuple[str | None, str]] = []
         for name in rec.rs:
+            if missing(name):  # "NA", "-", "none": no State, not Namibia
+                continue
             name = names.setdefault(name, name)
             code = country_code(name)
             if code is None and not vocab.is_unknown_state(name):
@@ -294,7 +312,7 @@ def normalise(
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
         response = None
-        response_raw = rec.response
+        response_raw = rec.response if not missing(rec.response) else None
         if response_raw:
             response_raw = names.setdefault(response_raw, response_raw)
             response = canonical_response(response_raw)
@@ -310,18 +328,37 @@ def normalise(
         issues: list[str] = []
         for raw in rec.issues:
             name = issue_name(raw)
+            if name is None and add_issues and raw.strip() and len(raw) <= 200:
+                name = new_issues.setdefault(fold(raw), " ".join(raw.split()))  # a UPR Info issue newer than data/issues.csv
             if name is None:
                 bad("issues", raw, f"unknown issue {short(raw)}", _hint_choices(raw[:200], vocab.issues(), "issues"))
             elif name not in issues:
                 issues.append(name)
         session = None
-        session_raw = rec.session or defaults.get("session")
+        session_raw = (rec.session if not missing(rec.session) else None) or defaults.get("session")
         if session_raw:
             try:
                 session = session_number(session_raw)
             except ValueError:
                 bad("session", session_raw, f"session {short(session_raw)} is not a UPR session number",
                     f"expected a number 1-{max(sessions)}, such as 12 or '36th Session'")
+        sdgs: list[int] = []
+        for raw in rec.sdgs:
+            number = vocab.sdg_number(raw)
+            if number is None:
+                bad("sdgs", raw, f"unknown Sustainable Development Goal {short(raw)}", "expected 1-17, such as '16 - PEACE, JUSTICE AND STRONG INSTITUTIONS'")
+            elif number not in sdgs:
+                sdgs.append(number)
+        year = None
+        if rec.year and not missing(rec.year) and session is None:
+            try:
+                year = int(float(rec.year.strip()))
+            except ValueError:
+                year = 0
+            if not 2008 <= year <= max(s.year for s in sessions.values()):
+                bad("year", rec.year, f"year {short(rec.year)} is not a year of the UPR", "expected a year from 2008, such as 2019")
+            elif sur and review_sessions and (sur, year) in review_sessions:
+                session, year = review_sessions[(sur, year)], None  # the State's one review that year
         if problems or sur is None:
             continue
         paragraph = (rec.paragraph or "").strip() or None
@@ -331,13 +368,14 @@ def normalise(
         ordinal = seen[key]
         seen[key] += 1
         s = sessions.get(session) if session else None
+        cycles = {x.cycle for x in sessions.values() if x.year == year} if year and not s else set()
         out.append(
             Normalised(
                 id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
                 sur=sur,
                 session=session,
-                cycle=s.cycle if s else None,
-                year=s.year if s else None,
+                cycle=s.cycle if s else (cycles.pop() if len(cycles) == 1 else None),
+                year=s.year if s else year,
                 paragraph=paragraph,
                 text=text,
                 response=response,
@@ -350,6 +388,8 @@ def normalise(
                 issues=issues,
                 themes=list(dict.fromkeys(rec.themes)),
                 source_row=rec.row,
+                sdgs=sdgs,
+                groups=list(dict.fromkeys(g for g in rec.groups if not missing(g))),
             )
         )
     if progress:
@@ -365,6 +405,8 @@ def normalise(
             problems=problems.problems,
             hint="fix the rows named above and import the file again",
         )
+    if new_issues:
+        defaults["added_issues"] = "\x1f".join(sorted(new_issues.values()))
     return out
 
 
@@ -391,17 +433,28 @@ def prepare(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> ImportReport:
     """Read and check one file; nothing is written."""
-    result = read_file(path, encoding)
+    try:
+        result = read_file(path, encoding, ignore_columns)
+    except InputError as e:  # readers that do not know the file's name (formats/table.py) leave it to be added here
+        if str(path) not in e.message:
+            e.message = f"{path}: {e.message}"
+            e.args = (e.message,)
+        for p in e.problems:
+            p.file = p.file or str(path)
+        raise
     defaults = dict(result.defaults)
+    notes = _check_hints(path, defaults, sur, session)
     if sur:
         defaults["sur"] = sur
     if session:
         defaults["session"] = session
     try:
         with _no_gc():
-            recs = normalise(result.records, str(path), defaults=defaults, progress=progress)
+            recs = normalise(result.records, str(path), defaults=defaults, progress=progress, review_sessions=review_sessions)
     except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
         raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
     return ImportReport(
@@ -413,7 +466,45 @@ def prepare(
         language=normalise_language(result.defaults.get("language")),
         skipped=dict(result.skipped),
         records=recs,
+        notes=notes + _issue_notes(defaults),
+        new_issues=[i for i in defaults.get("added_issues", "").split("\x1f") if i],
     )
+
+
+def _issue_notes(defaults: dict[str, str]) -> list[str]:
+    added = [i for i in defaults.get("added_issues", "").split("\x1f") if i]
+    if not added:
+        return []
+    shown = ", ".join(repr(i) for i in added[:5]) + (", ..." if len(added) > 5 else "")
+    return [f"{len(added)} issue(s) of the UPR Info database that data/issues.csv lacks, added to the store's vocabulary: {shown}"]
+
+
+def _check_hints(path: Path, found: dict[str, str], sur: str | None, session: str | None) -> list[str]:
+    """Notes on where the file's State under review and session were read; a --sur/--session that
+    contradicts what the document itself states is an error (the file name alone may be overridden)."""
+    notes: list[str] = []
+    for key, given, label, option in (("sur", sur, "State under review", "--sur"), ("session", session, "session", "--session")):
+        value, where = found.get(key), found.get(f"{key}_from")
+        if not value or not where:
+            continue
+        same = vocab.country_code(value) if key == "sur" else value
+        if given:
+            try:
+                mine = vocab.country_code(given) if key == "sur" else str(vocab.session_number(given))
+            except ValueError:
+                continue  # reported as a bad session by normalise
+            if mine != same and where != "the file name":
+                raise InputError(
+                    f"{path}: {option} {given} contradicts the document, whose {label} is {value} ({where})",
+                    hint=f"leave out {option}, or check that this is the file you meant",
+                    problems=[Problem(f"{option} {given} contradicts {where}: {value}", file=str(path))],
+                )
+            continue
+        if where == "the page header":
+            continue  # the usual place: nothing to say
+        shown = vocab.country_code(value) if key == "sur" else value
+        notes.append(f"{label} {shown} read from {where}" + (f"; pass {option} if that is wrong" if where == "the file name" else ""))
+    return notes
 
 
 def _existing_ids(store: Store, ids: list[str]) -> set[str]:
@@ -491,6 +582,9 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
             "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
             ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
         )
+        if report.new_issues:
+            note = f"added by upr import from {Path(report.file).name} ({report.format}); not in data/issues.csv"
+            conn.executemany("INSERT OR IGNORE INTO issues (name, note) VALUES (?, ?)", ((i, note) for i in report.new_issues))
         conn.executemany(
             "INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)",
             ((start + i, issue) for i, r in enumerate(new) for issue in r.issues),
@@ -499,6 +593,15 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
             "INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)",
             ((start + i, t) for i, r in enumerate(new) for t in r.themes),
         )
+        if any(r.sdgs or r.groups for r in new):  # (only lists of OHCHR/UHRI have them)
+            conn.executemany(
+                "INSERT INTO recommendation_sdgs (rec_pk, sdg) VALUES (?,?)",
+                ((start + i, g) for i, r in enumerate(new) for g in r.sdgs),
+            )
+            conn.executemany(
+                "INSERT INTO recommendation_groups (rec_pk, grp) VALUES (?,?)",
+                ((start + i, g) for i, r in enumerate(new) for g in r.groups),
+            )
     return report
 
 
@@ -509,15 +612,20 @@ def prepare_files(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
 ) -> list[ImportReport]:
-    """Read and check every file, without touching any store; raise InputError listing every problem."""
+    """Read and check every file, without touching any store; raise InputError listing every problem.
+
+    `review_sessions` ((SuR, year) -> session, see `review_sessions()`) gives the session of lists that give a year."""
     if sur:
         vocab.resolve_state(sur, "--sur")
     prepared: list[ImportReport] = []
     errors: list[InputError] = []
     for p in paths:
         try:
-            prepared.append(prepare(p, encoding=encoding, sur=sur, session=session, progress=progress))
+            prepared.append(prepare(p, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns,
+                                    review_sessions=review_sessions))
         except InputError as e:
             errors.append(e)
     if errors:
@@ -532,6 +640,25 @@ def prepare_files(
             hint="fix the files named above and run the import again",
         )
     return prepared
+
+
+def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
+    """(SuR, year) -> the session of the State's one review that year, as far as the store knows (read-only; {} without a store)."""
+    from .errors import UprError
+    from .store import default_db_path, open_store
+
+    path = Path(db) if db else default_db_path()
+    if not path.is_file():
+        return {}
+    try:
+        with open_store(path, readonly=True) as store:
+            rows = store.conn.execute(
+                "SELECT sur, year, min(session) FROM recommendations WHERE session IS NOT NULL AND year IS NOT NULL "
+                "GROUP BY sur, year HAVING count(DISTINCT session) = 1"
+            ).fetchall()
+    except (UprError, sqlite3.Error):
+        return {}
+    return {(sur, year): session for sur, year, session in rows}
 
 
 def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
@@ -549,7 +676,8 @@ def import_files(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
 ) -> list[ImportReport]:
     """Check every file first; if all are good, write each in its own transaction."""
-    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress)
+    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns)
     return write_all(store, prepared, dry_run=dry_run)

@@ -282,11 +282,14 @@ def _check_vocabularies(conn: sqlite3.Connection, out: _Collector, tables: set[s
     if "recommending_states" in tables:
         _bad_values(conn, out, "vocabulary", "recommending_states", "iso3", countries, "a known country (ISO3)",
                     id_sql="r.id", join=rec_join)
+    # issues a UPR Info export added to the store's vocabulary carry a note (migration m008)
+    noted = {r[0] for r in conn.execute("SELECT name FROM issues WHERE note IS NOT NULL")} if "issues" in tables and any(
+        c[1] == "note" for c in conn.execute("PRAGMA table_info(issues)")) else set()
     if "recommendation_issues" in tables:
-        _bad_values(conn, out, "vocabulary", "recommendation_issues", "issue", set(vocab.issues()),
+        _bad_values(conn, out, "vocabulary", "recommendation_issues", "issue", set(vocab.issues()) | noted,
                     "one of UPR Info's 54 issues (see `upr vocab issues`)", id_sql="r.id", join=rec_join)
     if "issues" in tables:
-        _bad_values(conn, out, "vocabulary", "issues", "name", set(vocab.issues()), "one of UPR Info's 54 issues")
+        _bad_values(conn, out, "vocabulary", "issues", "name", set(vocab.issues()) | noted, "one of UPR Info's 54 issues")
     if "countries" in tables:
         _bad_values(conn, out, "vocabulary", "countries", "iso3", countries, "a country of data/countries.csv")
     if "assessments" in tables:

@@ -264,6 +264,54 @@ def m006_fts_for_datasette(conn: sqlite3.Connection) -> None:
 
 
 @migration
+def m008_themes_sdgs_groups(conn: sqlite3.Connection) -> None:
+    """Themes, Sustainable Development Goals and affected persons / groups of persons: three fields of their own.
+
+    OHCHR lists give the three in one cell ("- Ratification ...", "SDGs:", "Groups of Persons:",
+    "- Public officials") or in a column of SDGs ("- 16 - PEACE, JUSTICE AND STRONG INSTITUTIONS").
+    `recommendation_sdgs` holds the goal's number (1-17, names in data/sdgs.csv), `recommendation_groups`
+    the group as written. Themes stored before are cleaned once: list markers ("- ") are taken off,
+    sub-headers ("SDGs:", "Affected persons:") are dropped, and SDG values ("16 - PEACE ...") move to
+    `recommendation_sdgs`. Issues that a UPR Info export adds to the store's vocabulary carry a note.
+    """
+    import re
+
+    run_script(
+        conn,
+        """
+        CREATE TABLE recommendation_sdgs (
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            sdg INTEGER NOT NULL CHECK (sdg BETWEEN 1 AND 17),
+            PRIMARY KEY (rec_pk, sdg)
+        );
+        CREATE INDEX recommendation_sdgs_sdg ON recommendation_sdgs(sdg, rec_pk);
+        CREATE TABLE recommendation_groups (
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            grp TEXT NOT NULL,
+            PRIMARY KEY (rec_pk, grp)
+        );
+        CREATE INDEX recommendation_groups_grp ON recommendation_groups(grp, rec_pk);
+        CREATE INDEX recommendation_themes_theme ON recommendation_themes(theme, rec_pk);
+        ALTER TABLE issues ADD COLUMN note TEXT;
+        """,
+    )
+    marker = re.compile(r"^\s*[-–•*·]\s*")
+    header = re.compile(r"^\s*(sdgs?|relevant sdgs|affected persons?|groups? of persons?|persons? affected)\s*:?\s*$", re.I)
+    sdg = re.compile(r"^\s*(?:sdg\s*)?(\d{1,2})\s*[-–:]\s*\S", re.I)
+    rows = conn.execute("SELECT rowid, rec_pk, theme FROM recommendation_themes").fetchall()
+    for rowid, pk, theme in rows:
+        clean = marker.sub("", theme).strip()
+        m = sdg.match(clean)
+        if header.match(clean) or not clean or (m and 1 <= int(m.group(1)) <= 17):
+            conn.execute("DELETE FROM recommendation_themes WHERE rowid = ?", (rowid,))
+            if m and 1 <= int(m.group(1)) <= 17:
+                conn.execute("INSERT OR IGNORE INTO recommendation_sdgs (rec_pk, sdg) VALUES (?, ?)", (pk, int(m.group(1))))
+        elif clean != theme:
+            conn.execute("DELETE FROM recommendation_themes WHERE rowid = ?", (rowid,))
+            conn.execute("INSERT OR IGNORE INTO recommendation_themes (rec_pk, theme) VALUES (?, ?)", (pk, clean))
+
+
+@migration
 def m011_lemma_search(conn: sqlite3.Connection) -> None:
     """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
 

@@ -23,6 +23,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from . import vocab
 from .errors import UsageError
@@ -51,11 +52,15 @@ class Filters:
     level: list[str] = field(default_factory=list)
     pledges: str = "exclude"
     text: str | None = None
+    theme: list[str] = field(default_factory=list)  # OHCHR/UHRI themes: full label, code ("A12") or name
+    sdg: list[int] = field(default_factory=list)    # Sustainable Development Goals 1-17
+    group: list[str] = field(default_factory=list)  # affected persons / groups of persons
 
     def describe(self) -> str:
         """A short human description, for messages ("sur=HTI, cycle=1")."""
         parts = []
-        for name in ("sur", "rs", "sur_group", "rs_group", "sur_org", "rs_org", "response", "action", "issue", "session", "cycle", "year", "level"):
+        for name in ("sur", "rs", "sur_group", "rs_group", "sur_org", "rs_org", "response", "action", "issue", "session", "cycle", "year", "level",
+                     "theme", "sdg", "group"):
             values = getattr(self, name)
             if values:
                 joiner = " and " if name == "issue" and self.issue_mode == "all" else "|"
@@ -87,6 +92,27 @@ def _countries(values: Iterable[str], option: str) -> list[str]:
     for v in values:
         out.append(vocab.resolve_state(v, option))
     return list(dict.fromkeys(out))
+
+
+def _issues(values: Iterable[str], added: list[str]) -> list[str]:
+    """UPR Info's 54 issues, and those a UPR Info export added to the store (`added_issues()`)."""
+    extra = {vocab.fold(i): i for i in added}
+    return _lookup(values, lambda v: vocab.issue_name(v) or extra.get(vocab.fold(v)), "issue", [*vocab.issues(), *added], "--issue")
+
+
+def added_issues(db: str | Path | None) -> list[str]:
+    """Issues that a UPR Info export added to the store's vocabulary (they carry a note); [] without a store."""
+    from .errors import UprError
+    from .store import default_db_path, open_store
+
+    path = Path(db) if db else default_db_path()
+    if not path.is_file():
+        return []
+    try:
+        with open_store(path, readonly=True) as store:
+            return [r[0] for r in store.conn.execute("SELECT name FROM issues WHERE note IS NOT NULL ORDER BY name")]
+    except (UprError, sqlite3.Error):
+        return []
 
 
 def _lookup(values: Iterable[str], fn, what: str, choices: Iterable[str], option: str) -> list:
@@ -135,6 +161,10 @@ def make_filters(
     level: Iterable[str] = (),
     pledges: str = "exclude",
     text: str | None = None,
+    theme: Iterable[str] = (),
+    sdg: Iterable[str | int] = (),
+    group: Iterable[str] = (),
+    added_issues: Iterable[str] = (),
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
@@ -157,7 +187,7 @@ def make_filters(
             "--response",
         ),
         action=_numbers(action or (), "action category", vocab.action_categories(), "--action"),
-        issue=_lookup(issue or (), vocab.issue_name, "issue", vocab.issues(), "--issue"),
+        issue=_issues(issue or (), list(added_issues)),
         issue_mode=issue_mode,
         session=_numbers(session or (), "session", sessions, "--session"),
         cycle=_numbers(cycle or (), "cycle", {s.cycle for s in sessions.values()}, "--cycle"),
@@ -165,6 +195,10 @@ def make_filters(
         level=list(dict.fromkeys(vocab.resolve_level(v, "--level") for v in level or ())),
         pledges=pledges,
         text=text if text and text.strip() else None,
+        theme=[t.strip() for t in theme or () if t.strip()],
+        sdg=_lookup([str(v) for v in sdg or ()], vocab.sdg_number, "Sustainable Development Goal",
+                    [vocab.sdg_label(n) for n in vocab.sdgs()], "--sdg"),
+        group=[g.strip() for g in group or () if g.strip()],
     )
     if "Voluntary Pledge" in f.response and f.pledges == "exclude":
         f.pledges = "include"  # asking for pledges by response means wanting them
@@ -410,6 +444,17 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
         if conn is not None:
             require_levels(conn)
         conds.append(_in(f"coalesce((SELECT level FROM {LEVEL_VIEW} lv WHERE lv.rec_pk = r.pk), 'not_assessed')", f.level, params))
+    if f.theme:
+        # the whole label, its code ("A12") or its name without the code, in any case
+        ors = " OR ".join("lower(theme) = lower(?) OR theme LIKE ? || ' %' OR lower(theme) LIKE '% ' || lower(?)" for _ in f.theme)
+        conds.append(f"r.pk IN (SELECT rec_pk FROM recommendation_themes WHERE {ors})")
+        params.extend(v for t in f.theme for v in (t, t, t))
+    if f.sdg:
+        conds.append("r.pk IN (SELECT rec_pk FROM recommendation_sdgs WHERE " + _in("sdg", f.sdg, params) + ")")
+    if f.group:
+        ors = " OR ".join("lower(grp) = lower(?)" for _ in f.group)
+        conds.append(f"r.pk IN (SELECT rec_pk FROM recommendation_groups WHERE {ors})")
+        params.extend(f.group)
     if f.text:
         conds.append("r.pk IN (SELECT rowid FROM recommendations_fts WHERE recommendations_fts MATCH ?)")
         params.append(fts_query(f.text, has_lemmas(conn) if conn is not None else True))
@@ -452,6 +497,8 @@ FIELDS = (
     "is_pledge",
     "document",
     "comment",
+    "sdgs",
+    "groups",
 )
 LIST_SEPARATOR = "; "
 
@@ -481,7 +528,11 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
                    (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)) AS issues,
                (SELECT group_concat(theme, '{LIST_SEPARATOR}') FROM
                    (SELECT theme FROM recommendation_themes WHERE rec_pk = r.pk ORDER BY theme)) AS themes,
-               r.is_pledge, r.document, r.comment
+               r.is_pledge, r.document, r.comment,
+               (SELECT group_concat(sdg, '{LIST_SEPARATOR}') FROM
+                   (SELECT sdg FROM recommendation_sdgs WHERE rec_pk = r.pk ORDER BY sdg)) AS sdgs,
+               (SELECT group_concat(grp, '{LIST_SEPARATOR}') FROM
+                   (SELECT grp FROM recommendation_groups WHERE rec_pk = r.pk ORDER BY grp)) AS groups
                {level_cols}
         LEFT JOIN countries c ON c.iso3 = r.sur
         WHERE {where}

@@ -49,8 +49,12 @@ CATEGORIES: dict[str, str] = {
     "cycle": "UPR cycle",
     "year": "Year of the review",
     "level": "Implementation level (fully, partially, not, no_data, not_assessed)",
+    "theme": "OHCHR theme (multi-valued)",
+    "sdg": "Sustainable Development Goal (multi-valued)",
+    "group": "Affected persons / group of persons (multi-valued)",
 }
-MULTI_VALUED = {"rs", "rs-group", "rs-org", "sur-org", "issue"}
+MULTI_VALUED = {"rs", "rs-group", "rs-org", "sur-org", "issue", "theme", "sdg", "group"}
+JOINED_LISTS = {"theme": ("theme", "recommendation_themes"), "sdg": ("sdg", "recommendation_sdgs"), "group": ("grp", "recommendation_groups")}
 NATURAL_ORDER = {"action", "session", "cycle", "year", "level", "response"}
 NONE = "(none)"
 UNKNOWN = "(unknown)"
@@ -93,7 +97,11 @@ def category(name: str) -> str:
         "state": "sur",
         "country": "sur",
         "recommending-state": "rs",
-        "group": "sur-group",
+        "regional-group": "sur-group",
+        "themes": "theme",
+        "sdgs": "sdg",
+        "groups": "group",
+        "affected-persons": "group",
         "org": "sur-org",
         "issues": "issue",
         "responses": "response",
@@ -123,6 +131,8 @@ def value_label(cat: str, value: Any) -> str:
     if cat in ("sur", "rs"):
         c = vocab.countries().get(value)
         return f"{c.name} ({value})" if c else str(value)
+    if cat == "sdg":
+        return vocab.sdg_label(int(value))
     if cat == "action":
         a = vocab.action_categories().get(value)
         return f"{value} {a.name}" if a else str(value)
@@ -239,6 +249,9 @@ def _joined(conn: sqlite3.Connection, cat: str, sur_long: _Long | None) -> _Long
     """A category that lives outside `recommendations`, as a long form over every recommendation."""
     if cat == "issue":
         return _from_lists(conn.execute("SELECT issue, group_concat(rec_pk) FROM recommendation_issues GROUP BY issue").fetchall())
+    if cat in JOINED_LISTS:
+        col, table = JOINED_LISTS[cat]
+        return _from_lists(conn.execute(f"SELECT {col}, group_concat(rec_pk) FROM {table} GROUP BY {col}").fetchall())
     if cat == "level":
         require_levels(conn)
         long = _from_lists(conn.execute(f"SELECT level, group_concat(rec_pk) FROM {LEVEL_VIEW} GROUP BY level").fetchall())
@@ -398,7 +411,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
     r_cats = [c for c in by if c in ("response", "sur", "action", "session", "cycle", "year")]
     if ("sur-group" in by or "sur-org" in by) and "sur" not in r_cats:
         r_cats.append("sur")
-    joined = [c for c in by if c in ("issue", "level", "rs", "rs-group", "rs-org")]
+    joined = [c for c in by if c in ("issue", "level", "rs", "rs-group", "rs-org", *JOINED_LISTS)]
     pending = _start_joined(conn, joined)  # read in other threads while this one reads the recommendations
     try:
         matched, r_longs = _r_columns(conn, f, r_cats)

@@ -63,6 +63,15 @@ _FOLD_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE",
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
+def user_rows(name: str) -> list[dict[str, str]]:
+    """Rows of the user's file `name` in `user_vocab_dir()`, or [] when there is none."""
+    path = user_vocab_dir() / name
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def fold(text: str) -> str:
     """The one lookup key of every vocabulary: lower case, no accents ('œ' is 'oe'), no punctuation but '§',
     '&' read as 'and', 'St' as 'Saint', a leading 'the' dropped, one space."""
@@ -119,17 +128,89 @@ def _country_index() -> dict[str, str]:
         if (data_dir() / name).exists():
             for r in _rows(name):
                 index[fold(r["alias"])] = r["iso3"]
+    for r in user_rows("country_aliases.csv"):  # the user's own spellings (`upr vocab add-alias`)
+        if r.get("alias") and (r.get("iso3") or "").upper() in countries():
+            index[fold(r["alias"])] = r["iso3"].upper()
     # ISO3 codes win over anything else of three letters
     for c in countries().values():
         index[fold(c.iso3)] = c.iso3
     return index
 
 
+# Codes people write for "no value": never a State ("NA" is not Namibia here).
+MISSING_VALUES = frozenset(("", "na", "n/a", "n.a.", "-", "--", "none", "null", "nan", "nil", "#n/a"))
+
+
+def is_missing(value: str | None) -> bool:
+    """True for an empty cell or a missing-value code ("NA", "N/A", "-", "none", "null", "NaN")."""
+    return value is None or value.strip().lower() in MISSING_VALUES
+
+
+@cache
+def _squeezed_index() -> dict[str, str]:
+    """The country index with spaces removed ("srilanka", "unitedstatesofamerica", "capeverde")."""
+    out: dict[str, str] = {}
+    for k, v in _country_index().items():
+        out.setdefault(k.replace(" ", ""), v)
+    return out
+
+
 def country_code(name: str) -> str | None:
-    """ISO3 code for a name, alias or code as people write it; None when unknown."""
-    if not name:
+    """ISO3 code for a name, alias or code as people write it; None when unknown or a missing-value code.
+
+    Names compare folded (case, accents, punctuation), then without spaces ("SriLanka").
+    """
+    if not name or is_missing(name):
         return None
-    return _country_index().get(fold(name))
+    key = fold(name)
+    code = _country_index().get(key)
+    if code is None and key:
+        code = _squeezed_index().get(key.replace(" ", ""))
+    return code
+
+
+def split_country_names(name: str) -> list[str] | None:
+    """["Argentina", "Chile"] when `name` is two or more known States run together ("Argentina Chile"), else None."""
+    words = name.split()
+
+    def split(ws: list[str]) -> list[str] | None:
+        for i in range(len(ws), 0, -1):
+            head = " ".join(ws[:i])
+            if country_code(head) is None:
+                continue
+            if i == len(ws):
+                return [head]
+            rest = split(ws[i:])
+            if rest:
+                return [head, *rest]
+        return None
+
+    if len(words) < 2 or len(words) > 12 or country_code(name):
+        return None
+    parts = split(words)
+    return parts if parts and len(parts) > 1 else None
+
+
+def add_alias(alias: str, iso3: str) -> Path:
+    """Add a spelling of a State to the user's vocabulary folder; returns the file written."""
+    code = iso3.strip().upper()
+    if code not in countries():
+        code = country_code(iso3) or ""
+    if code not in countries():
+        raise ValueError(f"unknown State {iso3!r}: give an ISO3 code (see `upr vocab countries`)")
+    if not fold(alias):
+        raise ValueError("the alias is empty")
+    path = user_vocab_dir() / "country_aliases.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["alias", "iso3"])
+        w.writerow([alias.strip(), code])
+    _country_index.cache_clear()
+    _squeezed_index.cache_clear()
+    return path
 
 
 def is_unknown_state(name: str) -> bool:
@@ -186,10 +267,15 @@ def resolve_state(value: str, option: str | None = None) -> str:
 
 
 def country_hint(name: str) -> str:
+    parts = split_country_names(name)
+    if parts:
+        named = " and ".join(f"{p} ({country_code(p)})" for p in parts)
+        return f"this looks like {len(parts)} States: {named}; separate them with ';' in the file"
     close = closest_countries(name)
+    add = f'upr vocab add-alias "{name}" ' + (close[0][-4:-1] if close else "ISO3")
     if close:
-        return "did you mean " + " or ".join(close) + "? Add other spellings to data/country_aliases.csv"
-    return "use an ISO3 code (see `upr vocab countries`) or add the spelling to data/country_aliases.csv"
+        return "did you mean " + " or ".join(close) + f"? To keep this spelling: {add}"
+    return f"use an ISO3 code (see `upr vocab countries`), or add the spelling: {add}"
 
 
 @cache
@@ -223,9 +309,11 @@ def action_categories() -> dict[int, ActionCategory]:
 
 
 def action_level(value: str | float | int | None) -> int | None:
-    """5, '5', '5.0' -> 5; raises ValueError for anything not 1-5."""
+    """5, '5', '5.0', '5 - Specific action' -> 5; raises ValueError for anything not 1-5."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str) and (named := re.fullmatch(r"\s*(\d)\s*[-–:]\s*[A-Za-z][\w ]*", value)):
+        value = named.group(1)  # the UPR Info database (Uwazi) writes "5 - Specific action"
     try:
         f = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -273,7 +361,9 @@ def session_number(value: str | float | int | None) -> int | None:
         except OverflowError:
             raise ValueError(f"not a session number: {value!r}") from None
     else:
-        m = re.fullmatch(r"\s*-?\s*(?:session\s*)?(\d+(?:\.0+)?)\s*(?:st|nd|rd|th)?\s*(?:session)?\s*", value, re.I)
+        m = re.fullmatch(r"\s*-?\s*(?:session\s*)?(\d+(?:\.0+)?)\s*(?:st|nd|rd|th)?\s*(?:session)?\s*", value, re.I) or re.fullmatch(
+            r"\s*(\d+)\s*[-–]\s*[A-Za-z]+\s+\d{4}\s*", value  # the UPR Info database (Uwazi): "44 - November 2023"
+        )
         if not m:
             raise ValueError(f"not a session number: {value!r}")
         f = float(m.group(1))
@@ -535,3 +625,46 @@ def resolve_type(value: str, option: str = "--type") -> str:
     if t is None:
         raise UsageError(f"{option} {value!r}: not a stakeholder type", hint="use one of " + ", ".join(STAKEHOLDER_TYPES))
     return t
+@cache
+def sdgs() -> dict[int, str]:
+    """The 17 Sustainable Development Goals: number -> name (data/sdgs.csv)."""
+    return {int(r["sdg"]): r["name"] for r in _rows("sdgs.csv")}
+
+
+def sdg_label(number: int) -> str:
+    """'16 Peace, justice and strong institutions'."""
+    return f"{number} {sdgs().get(number, '')}".strip()
+
+
+_SDG = re.compile(r"^\s*(?:sdg|goal)?\s*(\d{1,2})\b\s*(?:(?:[-–:]|\.(?!\d))\s*(.*))?$", re.IGNORECASE)
+
+
+def sdg_number(value: str) -> int | None:
+    """16 for '16', 'SDG 16', '16 - PEACE, JUSTICE AND STRONG INSTITUTIONS', 'Peace, justice and strong institutions',
+    and for a target of goal 16 ('16.3 Promote the rule of law ...', as UHRI writes them)."""
+    m = _SDG.match(value or "") or re.match(r"^\s*(?:sdg\s*)?(\d{1,2})\.\d{1,2}[a-z]?\b", value or "", re.IGNORECASE)
+    if m and int(m.group(1)) in sdgs():
+        return int(m.group(1))
+    key = fold(value or "")
+    for n, name in sdgs().items():
+        if key and fold(name) == key:
+            return n
+    return None
+
+
+@cache
+def hrc_sessions() -> dict[int, list[int]]:
+    """Human Rights Council session -> the UPR sessions whose outcomes it adopted (data/hrc_sessions.csv)."""
+    out: dict[int, list[int]] = {}
+    for r in _rows("hrc_sessions.csv"):
+        out.setdefault(int(r["hrc_session"]), []).append(int(r["upr_session"]))
+    return out
+
+
+def upr_session_of_symbol(symbol: str | None) -> int | None:
+    """The UPR session of an outcome document symbol: 'A/HRC/59/15/Add.1' -> HRC 59 -> UPR 48; None when unsure."""
+    m = re.search(r"A\s*/\s*HRC\s*/\s*(\d{1,3})\s*/", symbol or "", re.IGNORECASE)
+    if not m:
+        return None
+    found = hrc_sessions().get(int(m.group(1)), [])
+    return found[0] if len(found) == 1 else None

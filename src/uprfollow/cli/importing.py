@@ -17,7 +17,8 @@ def import_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Files to import: UPR Info exports (.xls/.xlsx/.csv), OHCHR matrices (.docx), UHRI exports (.xlsx), hand-made lists.",
+            help="Files to import: UPR Info exports (.xls/.xlsx/.csv, also the current database export), OHCHR matrices (.docx, .doc), "
+            "UHRI exports (.xlsx), hand-made lists.",
             show_default=False,
         ),
     ],
@@ -26,6 +27,11 @@ def import_cmd(
     encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV files (default: detected: UTF-8, MacRoman or Windows-1252).")] = None,
     sur: Annotated[str | None, typer.Option(help="State under review for files that do not name it (ISO3 or name).")] = None,
     session: Annotated[str | None, typer.Option(help="UPR session for files that do not give it.")] = None,
+    ignore_column: Annotated[
+        list[str] | None,
+        typer.Option("--ignore-column", metavar="NAME", help="Leave out a column of a hand-made list (a team's own coding), by its header.",
+                     show_default=False),
+    ] = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
     """Import recommendation files into the store.
@@ -34,13 +40,15 @@ def import_cmd(
     anything is written: one bad row and nothing is imported, and every problem is
     listed with its row and column. Re-importing a file adds nothing.
     """
-    from ..importer import prepare_files, write_all
+    from ..importer import prepare_files, review_sessions, write_all
     from ..store import open_store
 
-    # Files are read and checked before the store is even opened: a failed import leaves no trace,
-    # not even an empty store where there was none.
+    # Files are read and checked before the store is even opened for writing: a failed import leaves no trace,
+    # not even an empty store where there was none. (Lists that give a year take the session the store knows.)
+    known = review_sessions(db)
     with progress("reading", show=format == OutputFormat.table) as advance:
-        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance)
+        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance,
+                                 ignore_columns=ignore_column or (), review_sessions=known)
     with open_store(db) as store:
         reports = write_all(store, prepared, dry_run=dry_run)
         total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
@@ -50,6 +58,8 @@ def import_cmd(
     verb = "would add" if dry_run else "added"
     for r in reports:
         err(f"{Path(r.file).name}: {r.format}, {counted(r.rows_read, 'row')}: {r.added:,} new, {r.already_present:,} already present")
+        for note in r.notes:
+            err(f"  {note}")
         if r.skipped:
             left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
             err(f"  left out on purpose: {left}")

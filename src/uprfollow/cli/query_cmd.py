@@ -70,6 +70,15 @@ YearOpt = Annotated[list[str] | None, typer.Option("--year", metavar="YEAR", hel
 LevelOpt = Annotated[
     list[str] | None, typer.Option("--level", metavar="LEVEL", help="Implementation level: fully, partially, not, no_data, not_assessed.", show_default=False)
 ]
+ThemeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--theme", metavar="THEME", help="OHCHR theme: code (A12), name or both, any case.", show_default=False),
+]
+SdgOpt = Annotated[list[str] | None, typer.Option("--sdg", metavar="SDG", help="Sustainable Development Goal: 1-17 or its name.", show_default=False)]
+GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", metavar="GROUP", help="Affected persons / group of persons (children, women, ...), any case.", show_default=False),
+]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
@@ -81,9 +90,12 @@ OutputOpt = Annotated[
 BomOpt = Annotated[bool, typer.Option("--bom", help="CSV: start with a byte-order mark, so Excel on Windows opens accented names right.")]
 
 
-def _filters(**kw: Any):
-    from ..query import make_filters
+def _filters(db: Path | None = None, **kw: Any):
+    from .. import vocab
+    from ..query import added_issues, make_filters
 
+    if any(vocab.issue_name(i) is None for i in kw.get("issue") or ()):  # perhaps one a UPR Info export added to the store
+        kw["added_issues"] = added_issues(db)
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
     return make_filters(**kw)
@@ -124,6 +136,9 @@ def search_cmd(
     cycle: CycleOpt = None,
     year: YearOpt = None,
     level: LevelOpt = None,
+    theme: ThemeOpt = None,
+    sdg: SdgOpt = None,
+    group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
@@ -145,6 +160,7 @@ def search_cmd(
     from .. import query
 
     f = _filters(
+        db=db,
         sur=sur,
         rs=rs,
         sur_group=sur_group,
@@ -159,6 +175,9 @@ def search_cmd(
         cycle=cycle,
         year=year,
         level=level,
+        theme=theme,
+        sdg=sdg,
+        group=group,
         pledges=pledges,
         text=text,
     )
@@ -201,7 +220,8 @@ def stats_cmd(
         typer.Option(
             "--by",
             metavar="CATEGORY",
-            help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level.",
+            help="Category, once or twice (cross-tab): sur, rs, sur-group, rs-group, sur-org, rs-org, response, action, issue, session, cycle, year, level, "
+            "theme, sdg, group.",
             show_default=False,
         ),
     ],
@@ -223,6 +243,9 @@ def stats_cmd(
     cycle: CycleOpt = None,
     year: YearOpt = None,
     level: LevelOpt = None,
+    theme: ThemeOpt = None,
+    sdg: SdgOpt = None,
+    group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
     top: Annotated[
         int | None,
@@ -264,6 +287,7 @@ def stats_cmd(
     from .. import stats
 
     f = _filters(
+        db=db,
         sur=sur,
         rs=rs,
         sur_group=sur_group,
@@ -278,6 +302,9 @@ def stats_cmd(
         cycle=cycle,
         year=year,
         level=level,
+        theme=theme,
+        sdg=sdg,
+        group=group,
         pledges=pledges,
         text=text,
     )

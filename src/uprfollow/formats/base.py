@@ -24,6 +24,9 @@ class Record:
     action: str | None = None          # raw action category ("5", "5.0")
     issues: list[str] = field(default_factory=list)  # UPR Info issues, as written
     themes: list[str] = field(default_factory=list)  # OHCHR/UHRI themes ("A12 Acceptance of ...")
+    sdgs: list[str] = field(default_factory=list)    # Sustainable Development Goals as written ("16 - PEACE, JUSTICE ...")
+    groups: list[str] = field(default_factory=list)  # affected persons / groups of persons ("children", "Public officials")
+    year: str | None = None            # raw year, where a list gives a year and no session
     session: str | None = None         # raw UPR session ("12", "12.0", "36th Session")
     paragraph: str | None = None       # paragraph number ("28.212") where the file has one
     document: str | None = None        # document symbol / source of position

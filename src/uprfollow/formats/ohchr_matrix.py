@@ -1,11 +1,18 @@
-"""OHCHR "matrix of recommendations" (.docx): one table, one row per recommendation.
+"""OHCHR "matrix" / "thematic list of recommendations" (.docx): one table, one row per recommendation.
 
-Two layouts exist (DOMAIN.md section 3):
+Four layouts exist (DOMAIN.md section 3):
 
-* current: ``Recommendation | Position | Full list of themes | Assessment/comments on level
+* cycle 1-2: ``Recommendation | Position | Full list of themes | Assessment/comments on level
   of implementation``, group rows ``Theme: A12 Acceptance of international norms``;
 * older: ``Recommendation | Recommending state/s | Position | Full list of rights/affected
-  persons``, group rows ``Right or area: 2.1 ...``.
+  persons``, group rows ``Right or area: 2.1 ...``;
+* cycle 3: as cycle 1-2, with "SDGs:" and "Affected persons:" sub-lists inside the themes cell;
+* cycle 4: ``Recommendation and recommending State | Position of the State under review | Human
+  rights themes and groups of persons | Relevant SDGs``, values as "- " list items, a
+  "Groups of Persons:" sub-list in the themes cell and SDGs as "- 16 - PEACE, JUSTICE ...".
+
+Themes, SDGs and affected persons / groups of persons come back as three lists; list markers and
+sub-headers are never values.
 
 A recommendation cell reads ``28.212 Continue ... (Tunisia);`` followed by a line
 ``Source of position: A/HRC/40/6/Add.1 - Para. 2``. Clustered recommendations repeat the
@@ -13,8 +20,12 @@ pattern inside one cell (``... (New Zealand); Accelerate ... (Uruguay) (Mali);``
 reader removes the paragraph number, every recommending-State parenthesis and the
 source line from the text, and keeps the State names as written.
 
-The page header (``UPR of China (3rd Cycle – 31st session)``) names the State under
-review and the session; they are returned as ``ReadResult.defaults``.
+The State under review and the session are read where the document states them: the page
+header (``UPR of China (3rd Cycle – 31st session)``, ``UPR of Egypt - Second Cycle``), the
+title, the symbol of the Source of Position (A/HRC/28/16: the Human Rights Council session
+that adopted the outcome, mapped to its UPR session by data/hrc_sessions.csv), and the file
+name as a last resort. They are returned as ``ReadResult.defaults`` with where each was found
+(``sur_from``, ``session_from``).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from uprfollow import vocab
 from uprfollow.errors import FormatNotRecognised, InputError, Problem
 from uprfollow.formats.base import ReadResult, Record
 
@@ -38,9 +50,21 @@ _SPACES = re.compile(r"[\s\u00a0\u200b]+")
 _PARAGRAPH = re.compile(r"^\s*(\d+(?:\.\d+)+)\.?(?=\s|$)\s*")
 _SOURCE = re.compile(r"source\s+of\s+position\s*:?", re.IGNORECASE)
 _GROUP = re.compile(r"^\s*(theme|right\s+or\s+area|rights?\s+or\s+areas?)\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
-_AFFECTED = re.compile(r"^\s*affected\s+persons?\s*:?", re.IGNORECASE)
-_HEADER_SUR = re.compile(r"\bUPR\s+of\s+(?:the\s+)?([^()\t\n]+?)\s*\(", re.IGNORECASE)
-_HEADER_SESSION = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th)\s+session\b", re.IGNORECASE)
+# Sub-headers inside a themes cell: what follows them is a list of SDGs or of groups of persons.
+_SUBHEADER = re.compile(
+    r"^\s*(?:(?P<sdg>(?:relevant\s+)?sdgs?|sustainable\s+development\s+goals?)"
+    r"|(?P<grp>affected\s+persons?|groups?\s+of\s+persons?|persons?\s+affected|affected\s+groups?))\s*:\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_THEMES_HEADER = re.compile(r"^\s*(?:human\s+rights\s+)?themes?\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
+_MARKER = re.compile(r"^\s*[-–•*·▪◦]\s*")
+_SDG_VALUE = re.compile(r"^(?:sdg\s*)?(\d{1,2})\s*[-–:]\s*\S", re.IGNORECASE)
+_SDG_IN_THEME = re.compile(r"\bSDG\s*(\d{1,2})\b", re.IGNORECASE)
+_HEADER_SUR = re.compile(
+    r"\b(?:UPR|Universal\s+Periodic\s+Review)\s+of\s+(?:the\s+)?([^()\t\n:,]+?)\s*(?:\(|\s[-–—]\s|\t|:|,|$)", re.IGNORECASE
+)
+_HEADER_SESSION = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th)?\s+session\b", re.IGNORECASE)
+_SYMBOL = re.compile(r"A\s*/\s*HRC\s*/\s*\d{1,3}\s*/\s*\d+", re.IGNORECASE)
 
 # State names that contain "and" (or "&") and must not be split.
 _AND_NAMES = re.compile(
@@ -164,6 +188,8 @@ def _looks_like_state(name: str) -> bool:
     name = name.strip()
     if not name or len(name) > 80 or any(ch.isdigit() for ch in name):
         return False
+    if vocab.country_code(name) and len(name) > 3:  # "(the former Yugoslav Republic of Macedonia)", not "(ILO)"
+        return True
     if not name[0].isupper():
         return False
     letters = [ch for ch in name if ch.isalpha()]
@@ -247,6 +273,7 @@ class _Columns:
     response: int | None = None
     rs: int | None = None
     themes: int | None = None
+    sdgs: int | None = None
     comment: int | None = None
 
 
@@ -263,6 +290,8 @@ def _header_columns(cells: list[str]) -> _Columns | None:
             cols.rs = i
         elif cols.response is None and ("position" in c or "response" in c):
             cols.response = i
+        elif cols.sdgs is None and "sdg" in c.replace(" ", ""):
+            cols.sdgs = i
         elif cols.themes is None and ("theme" in c or "rights" in c or "affected" in c):
             cols.themes = i
         elif cols.comment is None and ("assessment" in c or "comment" in c or "implementation" in c):
@@ -272,7 +301,8 @@ def _header_columns(cells: list[str]) -> _Columns | None:
     return cols
 
 
-def _header_texts(doc: DocxDocument) -> list[str]:
+def _header_texts(doc: DocxDocument, title: bool = True) -> list[str]:
+    """Texts of the page headers, then (with `title`) of the first paragraphs of the body."""
     texts: list[str] = []
     for section in doc.sections:
         for part in (section.header, section.first_page_header, section.even_page_header):
@@ -284,47 +314,104 @@ def _header_texts(doc: DocxDocument) -> list[str]:
                     texts.extend(c.text for row in table.rows for c in row.cells)
             except (AttributeError, ValueError, KeyError):  # pragma: no cover - odd documents
                 continue
-    texts.extend(p.text for p in doc.paragraphs[:30])
+    if title:
+        texts.extend(p.text for p in doc.paragraphs[:30])
     return [t for t in texts if t.strip()]
 
 
-def _defaults(doc: DocxDocument) -> dict[str, str]:
+def _defaults(doc: DocxDocument, path: Path, documents: list[str]) -> dict[str, str]:
+    """State under review and session from the page header or title, the Source of Position, the file name."""
     out: dict[str, str] = {}
+    headers = {_clean(t) for t in _header_texts(doc, title=False)}
     for text in _header_texts(doc):
         text = _clean(text)
+        where = "the page header" if text in headers else "the title"
         if "sur" not in out:
             m = _HEADER_SUR.search(text)
-            if m:
-                out["sur"] = m.group(1).strip()
+            if m and (where == "the page header" or vocab.country_code(m.group(1).strip())):
+                out["sur"], out["sur_from"] = m.group(1).strip(), where
         if "session" not in out and re.search(r"\bUPR\b|universal periodic review", text, re.IGNORECASE):
             m = _HEADER_SESSION.search(text)
             if m:
-                out["session"] = m.group(1)
+                out["session"], out["session_from"] = m.group(1), where
+    if "session" not in out:
+        symbols = {_clean(m.group(0)).replace(" ", "") for d in documents for m in [_SYMBOL.search(d)] if m}
+        found = {vocab.upr_session_of_symbol(sym + "/") for sym in symbols} - {None}
+        if len(found) == 1:
+            session = found.pop()
+            out["session"], out["session_from"] = str(session), f"the Source of Position ({sorted(symbols)[0]})"
+    if "sur" not in out or "session" not in out:
+        from_name = file_name_hints(path.stem)
+        for key in ("sur", "session"):
+            if key not in out and key in from_name:
+                out[key], out[f"{key}_from"] = from_name[key], "the file name"
     return out
 
 
-def _themes(cell: str) -> list[str]:
-    themes: list[str] = []
+def file_name_hints(stem: str) -> dict[str, str]:
+    """State and session named in a file name ("Slovenia_UPR48_thematic_list_2025", "UPR28_Egypt")."""
+    out: dict[str, str] = {}
+    words = [w for w in re.split(r"[\s_\-.]+", stem) if w]
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            name = " ".join(words[i : i + size])
+            if len(name) > 3 and not name.isdigit() and vocab.country_code(name) and "sur" not in out:
+                out["sur"] = name
+    m = re.search(r"UPR[\s_\-]*(\d{1,2})(?!\d)|(\d{1,2})(?:st|nd|rd|th)?[\s_\-]*session", stem, re.IGNORECASE)
+    if m:
+        out["session"] = m.group(1) or m.group(2)
+    return out
+
+
+def _list_value(line: str) -> str:
+    """A value of a list cell without its "- " marker and trailing separators."""
+    return _clean(_MARKER.sub("", line)).rstrip(";,").strip()
+
+
+def theme_cell(cell: str) -> tuple[list[str], list[str], list[str]]:
+    """(themes, SDGs, groups of persons) of a themes cell; sub-headers switch list and are never values."""
+    lists: dict[str, list[str]] = {"themes": [], "sdgs": [], "groups": []}
+    current = "themes"
     for line in cell.splitlines():
-        if _AFFECTED.match(line):
-            break
-        line = _clean(line)
-        if line and line not in themes:
-            themes.append(line)
-    return themes
+        if not _clean(line):
+            continue
+        head = _SUBHEADER.match(_clean(line))
+        if head:
+            current = "sdgs" if head.group("sdg") else "groups"
+            line = head.group("rest")
+        else:
+            theme_head = _THEMES_HEADER.match(_clean(line))
+            if theme_head:
+                current, line = "themes", theme_head.group("rest")
+        value = _list_value(line)
+        if not value:
+            continue
+        target = current
+        if target == "themes" and _SDG_VALUE.match(value) and 1 <= int(_SDG_VALUE.match(value).group(1)) <= 17:
+            target = "sdgs"  # "16 - PEACE, JUSTICE AND STRONG INSTITUTIONS" is an SDG, not a theme
+        elif target == "themes":
+            embedded = _SDG_IN_THEME.search(value)  # "S16 SDG 16 - peace, ...": a UHRI theme that names SDG 16
+            if embedded and embedded.group(1) not in lists["sdgs"]:
+                lists["sdgs"].append(embedded.group(1))
+        if value not in lists[target]:
+            lists[target].append(value)
+    return lists["themes"], lists["sdgs"], lists["groups"]
 
 
-def read(path: Path) -> ReadResult:
+def read(path: Path, source: Path | None = None) -> ReadResult:
+    """Read a list; `source`: the file the user named, when `path` is a converted copy (.doc -> .docx)."""
     import docx  # python-docx; imported lazily to keep start-up fast
+
+    shown = source or path
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
         doc = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError(
-            f"{path.name}: cannot open as a Word .docx file ({exc})",
+            f"{shown.name}: cannot open as a Word .docx file ({exc})",
             hint="save the matrix as .docx (Word 2007+) and try again",
-            problems=[Problem("not a readable .docx file", file=str(path))],
+            problems=[Problem("not a readable .docx file", file=str(shown))],
         ) from exc
 
     table = None
@@ -338,10 +425,10 @@ def read(path: Path) -> ReadResult:
             break
     if table is None or cols is None:
         raise FormatNotRecognised(
-            f"{path.name}: no table with a 'Recommendation | Position' header",
+            f"{shown.name}: no table with a 'Recommendation | Position' header",
             hint="an OHCHR matrix has one table whose first row is "
             "'Recommendation | Position | Full list of themes | Assessment/comments ...'",
-            problems=[Problem("no matrix table found", file=str(path), row=1)],
+            problems=[Problem("no matrix table found", file=str(shown), row=1)],
         )
 
     header = [c.text for c in table.rows[0].cells]
@@ -351,7 +438,7 @@ def read(path: Path) -> ReadResult:
     else:
         labels["rs"] = labels["text"]
     labels["document"] = labels["text"]
-    for name in ("response", "themes", "comment"):
+    for name in ("response", "themes", "comment", "sdgs"):
         idx = getattr(cols, name)
         if idx is not None:
             labels[name] = _clean(header[idx])
@@ -385,12 +472,16 @@ def read(path: Path) -> ReadResult:
         rs_cell = _clean(cell(cols.rs))
         if rs_cell:
             rs = split_states(cell(cols.rs))
-        themes = _themes(cell(cols.themes))
+        themes, sdgs, groups = theme_cell(cell(cols.themes))
+        if cols.sdgs is not None:
+            for value in theme_cell("SDGs:\n" + cell(cols.sdgs))[1]:
+                if value not in sdgs:
+                    sdgs.append(value)
         if not themes and group_theme:
             themes = [group_theme]
         comment = _clean(cell(cols.comment)) or None
         if not text:
-            problems.append(Problem("recommendation cell has no text", file=str(path), row=i + 1,
+            problems.append(Problem("recommendation cell has no text", file=str(shown), row=i + 1,
                                     column=labels["text"]))
         records.append(
             Record(
@@ -399,6 +490,8 @@ def read(path: Path) -> ReadResult:
                 rs=rs,
                 response=_clean(cell(cols.response)) or None,
                 themes=themes,
+                sdgs=sdgs,
+                groups=groups,
                 paragraph=paragraph,
                 document=document,
                 comment=comment,
@@ -409,8 +502,9 @@ def read(path: Path) -> ReadResult:
 
     if problems:
         raise InputError(
-            f"{path.name}: {len(problems)} recommendation row(s) without text",
+            f"{shown.name}: {len(problems)} recommendation row(s) without text",
             hint="check the rows named below in Word; a recommendation cell must hold its text",
             problems=problems,
         )
-    return ReadResult(format=NAME, records=iter(records), total=len(records), defaults=_defaults(doc))
+    defaults = _defaults(doc, source or path, [r.document for r in records if r.document])
+    return ReadResult(format=NAME, records=iter(records), total=len(records), defaults=defaults)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +18,6 @@ from ..errors import InputError
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HEAD_BYTES = 8192
 
-# Characters that make a decoded text more plausible: accented letters and typographic punctuation
-_PLAUSIBLE = set("éèêëàâäôöûüùçîïñáíóúÉÈÀÇÑÁÍÓÚ’‘“”–—…œŒãõÃÕ")
 
 
 def container(path: Path) -> str:
@@ -119,21 +119,70 @@ def check_zip(z: zipfile.ZipFile, path: Path) -> None:
 
 
 _ASCII = bytes(range(0x80))
-_IMPLAUSIBLE = set("ÆØ¨∂ƒ©˙∆˚¬≈ç√∫µ≤≥÷")
+_CANDIDATES = ("cp1252", "mac_roman")
+_TYPOGRAPHIC = set("’‘“”–—…«»•·°€£§©®™¿¡ªº")
+_NON_ASCII_RUN = re.compile(rb"[\x00-\x7f]{0,2}[\x80-\xff]+[\x00-\x7f]{0,2}")
+_UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+SAMPLE_RUNS = 50_000  # runs of non-ASCII bytes judged per candidate (a file of French text has millions)
 
 
-def _plausibility(high: str) -> int:
-    """Score of the non-ASCII characters of a decoded text (ASCII is the same in every candidate)."""
-    good = sum(1 for c in high if c in _PLAUSIBLE)
-    bad = sum(1 for c in high if 0x80 <= ord(c) < 0xA0 or c in _IMPLAUSIBLE)
-    return good - 5 * bad
+def _char_score(prev: str, c: str, nxt: str) -> int:
+    """How plausible one decoded non-ASCII character is in its place: > 0 plausible, < 0 a sign of the wrong encoding."""
+    if 0x80 <= ord(c) < 0xA0 or c == "\ufffd":
+        return -5  # C1 control characters never occur in real text
+    if c.isalpha():
+        name = unicodedata.name(c, "")
+        if "LATIN" not in name:
+            return -3  # Greek, Armenian, ... letters in a list written in a Latin script
+        if c.isupper() and prev.isalpha() and prev.islower():
+            return -3  # "ChildrenÕs": a capital inside a lower-case word
+        return 1
+    if c in _TYPOGRAPHIC:
+        return 2 if c in "’'" and prev.isalpha() and nxt.isalpha() else 1
+    if c.isspace():
+        return 0
+    return -1  # symbols: "√", "∂", "¬", "≈" read from letters of another encoding (rare in real text, not a proof)
+
+
+def plausibility(data: bytes, encoding: str) -> tuple[int, int, int] | None:
+    """(score, implausible characters, characters judged) of `data` read in a single-byte encoding; None if it cannot be.
+
+    Only runs of non-ASCII bytes are judged, with the ASCII characters around them (the candidates agree
+    on ASCII), so a file of hundreds of megabytes is judged in about a second.
+    """
+    try:
+        data.translate(None, _ASCII).decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    score = bad = judged = 0
+    for n, m in enumerate(_NON_ASCII_RUN.finditer(data)):
+        if n >= SAMPLE_RUNS:
+            break
+        text = m.group(0).decode(encoding)
+        for i, c in enumerate(text):
+            if ord(c) < 0x80:
+                continue
+            value = _char_score(text[i - 1] if i else " ", c, text[i + 1] if i + 1 < len(text) else " ")
+            score += value
+            bad += value <= -3  # strong signs only: control characters, foreign letters, capitals inside words
+            judged += 1
+    return score, bad, judged
+
+
+def _plausible(result: tuple[int, int, int]) -> bool:
+    """At most one character in 200 judged shows a strong sign of the wrong encoding (none in a short text)."""
+    _score, bad, judged = result
+    return bad <= judged // 200
 
 
 def detect_encoding(data: bytes, encoding: str | None = None) -> str:
-    """The encoding `decode` would use: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252.
+    """The encoding `decode` would use: BOMs, UTF-8, else the single-byte encoding whose text reads most plausibly.
 
-    Only the non-ASCII bytes are scored (both candidates are single-byte encodings that
-    agree on ASCII), so a file of hundreds of megabytes is judged in a second.
+    MacRoman (Excel for Mac) and Windows-1252 are judged by the characters they make in context
+    ("Children’s" against "ChildrenÕs"), for CR, LF and CRLF line endings alike. A text is refused as
+    mixing encodings only when no single encoding reads it plausibly and parts of it are UTF-8.
+    Measured on the shared 14-17.csv (MacRoman, CR): MacRoman with every character plausible;
+    charset-normalizer 3.4 names cp775 for the same file (CR, LF or CRLF), so it is not used.
     """
     if encoding:
         return encoding
@@ -145,48 +194,47 @@ def detect_encoding(data: bytes, encoding: str | None = None) -> str:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as e:
-        _refuse_mixed(data, e)
-    high = data.translate(None, _ASCII)
-    candidates = []
-    for enc in ("cp1252", "mac_roman"):
-        try:
-            text = high.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        score = _plausibility(text)
-        # Excel for Mac writes CR-only line endings along with MacRoman
-        if enc == "mac_roman" and b"\r" in data and b"\n" not in data:
-            score += 10
-        candidates.append((score, enc))
-    if not candidates:
+        error = e
+    scored = [(r, enc) for enc in _CANDIDATES if (r := plausibility(data, enc)) is not None]
+    plausible = [(r, enc) for r, enc in scored if _plausible(r)]
+    if not plausible:
+        _refuse_mixed(data, error)
+    pool = plausible or scored
+    if not pool:
         return "latin-1"
-    candidates.sort(key=lambda c: c[0], reverse=True)
-    return candidates[0][1]
+    # the best score; on a tie, MacRoman when the file has Excel for Mac's CR-only line endings
+    cr_only = b"\r" in data and b"\n" not in data
+    pool.sort(key=lambda c: (c[0][0], c[1] == "mac_roman" if cr_only else c[1] == "cp1252"), reverse=True)
+    return pool[0][1]
 
 
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Decode a text file: BOMs, UTF-8, else the more plausible of MacRoman and Windows-1252."""
+    """Decode a text file: BOMs, UTF-8, else the single-byte encoding that reads most plausibly."""
     enc = detect_encoding(data, encoding)
     if enc == "utf-8-sig" and not encoding:
         return data[3:].decode("utf-8"), enc
     return data.decode(enc), enc
 
 
-
-
 def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
-    """A text that is partly UTF-8 and partly something else would import as mojibake: refuse it.
+    """A text that no single encoding reads plausibly and that holds UTF-8 letters would import as mojibake: refuse it.
 
-    MacRoman and Windows-1252 texts practically never hold byte pairs that are valid UTF-8
-    letters (they would read as 'Ã©' or '√©'); the UPR Info MacRoman exports hold none.
+    Byte pairs that happen to be valid UTF-8 in a MacRoman text ("’é" is D5 8E, an Armenian letter
+    in UTF-8) are not UTF-8 letters and do not count.
     """
-    # bytes that decode as UTF-8 letters, wherever they are (C speed: a 200 MB file in a second)
-    if data.decode("utf-8", errors="ignore").isascii():
+    utf8_letters = 0
+    for n, m in enumerate(_UTF8_SEQ.finditer(data)):
+        if n >= SAMPLE_RUNS:
+            break
+        c = m.group(0).decode("utf-8", errors="replace")
+        if c and (c in _TYPOGRAPHIC or (c.isalpha() and "LATIN" in unicodedata.name(c[0], ""))):
+            utf8_letters += 1
+    if not utf8_letters:
         return
     line = data.count(b"\n", 0, error.start) + 1 if b"\n" in data else data.count(b"\r", 0, error.start) + 1
     raise InputError(
         f"the file mixes encodings: it holds UTF-8 text, but line {line} is not UTF-8 "
-        f"(byte 0x{data[error.start]:02X} at position {error.start:,})",
+        f"(byte 0x{data[error.start]:02X} at position {error.start:,}), and no single encoding reads it all plausibly",
         hint="save the file again as UTF-8 (Excel: 'CSV UTF-8'), or pass --encoding to read it all in one encoding",
     )
 

@@ -200,7 +200,7 @@ def read(path: Path) -> ReadResult:
         "rs": labels["rs"],
         "response": labels["position"],
     }
-    for key, field in (("themes", "themes"), ("session", "session"), ("document", "document")):
+    for key, field in (("themes", "themes"), ("session", "session"), ("document", "document"), ("sdgs", "sdgs"), ("affected", "groups")):
         if key in labels:
             columns[field] = labels[key]
 
@@ -240,6 +240,8 @@ def read(path: Path) -> ReadResult:
                 rs=rs,
                 response=position,
                 themes=_values(cell(r, "themes")),
+                sdgs=_values(cell(r, "sdgs")),
+                groups=_values(cell(r, "affected")),
                 session=session,
                 paragraph=paragraph,
                 document=_single(cell(r, "document")),
