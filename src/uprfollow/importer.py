@@ -21,13 +21,18 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
+from .linking import PARAGRAPH_FORMATS, split_pairs
 from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
 from .store import Store
+
+if TYPE_CHECKING:
+    from .linking import LinkReport
 
 Progress = Callable[[int], None]
 
@@ -72,9 +77,12 @@ class ImportReport:
     encoding: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
     records: list[Normalised] = field(default_factory=list, repr=False)
+    rows_in_file: int | None = None  # a paragraph with several recommending States is one row, several records (pairs)
+    link: LinkReport | None = None
 
     def as_dict(self) -> dict:
         return {
+            "unit": "pairs",
             "file": self.file,
             "format": self.format,
             "sha256": self.sha256,
@@ -84,6 +92,8 @@ class ImportReport:
             "dry_run": self.dry_run,
             "import_id": self.import_id,
             "skipped": dict(self.skipped),
+            "rows_in_file": self.rows_in_file,
+            **(self.link.as_dict() if self.link else {"linked": 0, "absorbed": 0, "unlinked": [], "conflicts": [], "contradictions": []}),
         }
 
 
@@ -255,8 +265,12 @@ def normalise(
     *,
     defaults: dict[str, str] | None = None,
     progress: Progress | None = None,
+    split: bool = False,
 ) -> list[Normalised]:
-    """Check and normalise every record; raise InputError listing all problems."""
+    """Check and normalise every record; raise InputError listing all problems.
+
+    With `split` (OHCHR/UHRI lists), a paragraph made by several States gives one record per State.
+    """
     defaults = defaults or {}
     problems = ProblemList(file=file)
     out: list[Normalised] = []
@@ -338,33 +352,36 @@ def normalise(
         if problems or sur is None:
             continue
         paragraph = (rec.paragraph or "").strip() or None
-        tkey = text_key(text)
-        rs_keys = tuple(c or fold(r) for c, r in rs)
-        key = (sur, session, paragraph, tkey, rs_keys)
-        ordinal = seen[key]
-        seen[key] += 1
         s = sessions.get(session) if session else None
-        out.append(
-            Normalised(
-                id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
-                sur=sur,
-                session=session,
-                cycle=s.cycle if s else None,
-                year=s.year if s else None,
-                paragraph=paragraph,
-                text=text,
-                response=response,
-                response_raw=response_raw,
-                action=action,
-                is_pledge=response == "Voluntary Pledge",
-                document=rec.document,
-                comment=rec.comment,
-                rs=rs,
-                issues=issues,
-                themes=list(dict.fromkeys(rec.themes)),
-                source_row=rec.row,
+        # a numbered paragraph made by several States: one record per (text, State) pair, as UPR Info counts
+        pairs = split_pairs(text, rs) if split and paragraph and len(rs) > 1 else [(text, rs)]
+        for text, rs in pairs:
+            tkey = text_key(text)
+            rs_keys = tuple(c or fold(r) for c, r in rs)
+            key = (sur, session, paragraph, tkey, rs_keys)
+            ordinal = seen[key]
+            seen[key] += 1
+            out.append(
+                Normalised(
+                    id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
+                    sur=sur,
+                    session=session,
+                    cycle=s.cycle if s else None,
+                    year=s.year if s else None,
+                    paragraph=paragraph,
+                    text=text,
+                    response=response,
+                    response_raw=response_raw,
+                    action=action,
+                    is_pledge=response == "Voluntary Pledge",
+                    document=rec.document,
+                    comment=rec.comment,
+                    rs=rs,
+                    issues=issues,
+                    themes=list(dict.fromkeys(rec.themes)),
+                    source_row=rec.row,
+                )
             )
-        )
     if progress:
         progress(n % 1000)
     if n == 0:
@@ -412,7 +429,8 @@ def prepare(
         defaults["session"] = session
     try:
         with _no_gc():
-            recs = normalise(result.records, str(path), defaults=defaults, progress=progress)
+            recs = normalise(result.records, str(path), defaults=defaults, progress=progress,
+                             split=result.format in PARAGRAPH_FORMATS)
     except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
         raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
     return ImportReport(
@@ -420,6 +438,7 @@ def prepare(
         format=result.format,
         sha256=sha256_of(path),
         rows_read=len(recs),
+        rows_in_file=len({r.source_row for r in recs}),
         encoding=result.defaults.get("encoding"),
         skipped=dict(result.skipped),
         records=recs,
@@ -427,11 +446,13 @@ def prepare(
 
 
 def _existing_ids(store: Store, ids: list[str]) -> set[str]:
+    """The IDs the store knows: its records' own and the aliases a link gave them (the other source's IDs)."""
     found: set[str] = set()
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
-        q = f"SELECT id FROM recommendations WHERE id IN ({','.join('?' * len(chunk))})"
-        found.update(r[0] for r in store.conn.execute(q, chunk))
+        marks = ",".join("?" * len(chunk))
+        q = f"SELECT id FROM recommendations WHERE id IN ({marks}) UNION SELECT id FROM record_aliases WHERE id IN ({marks})"
+        found.update(r[0] for r in store.conn.execute(q, chunk + chunk))
     return found
 
 
@@ -464,21 +485,54 @@ def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], sta
         conn.execute("DROP TABLE IF EXISTS temp._stage_recommendations")
 
 
-def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> ImportReport:
-    """Write one prepared file in one transaction (or just count, with dry_run)."""
+def _insert_new(conn: sqlite3.Connection, new: list[Normalised], import_id: int | None) -> dict[str, int]:
+    """Insert records of their own (with their States, issues and themes); returns {id: pk}."""
+    start = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
+    _insert_recommendations(conn, new, start, import_id)
+    conn.executemany(
+        "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
+        ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
+    )
+    conn.executemany(
+        "INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)",
+        ((start + i, issue) for i, r in enumerate(new) for issue in r.issues),
+    )
+    conn.executemany(
+        "INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)",
+        ((start + i, t) for i, r in enumerate(new) for t in r.themes),
+    )
+    return {r.id: start + i for i, r in enumerate(new)}
+
+
+def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
+    """Write one prepared file in one transaction (or just count, with dry_run).
+
+    With `link` (the default), records of a review the store already holds from another source
+    are joined to the records they describe (`linking.py`) inside the same transaction.
+    """
+    from . import linking
+
     started = datetime.now(UTC).isoformat(timespec="seconds")
     recs = report.records
     if dry_run:
         existing = _existing_ids(store, [r.id for r in recs])
+        new = [r for r in recs if r.id not in existing]
         report.already_present = len(existing)
-        report.added = len(recs) - len(existing)
+        if link:
+            p = linking.plan(store.conn, new, report.format)
+            report.link = p.report
+            report.added = len(p.insert) + len(p.copies)
+        else:
+            report.added = len(new)
         report.dry_run = True
         return report
     with store.write() as conn:
         existing = _existing_ids(store, [r.id for r in recs])
         new = [r for r in recs if r.id not in existing]
+        p = linking.plan(conn, new, report.format) if link else linking.Plan(insert=new)
+        report.link = p.report
         report.already_present = len(recs) - len(new)
-        report.added = len(new)
+        report.added = len(p.insert) + len(p.copies)
         finished = datetime.now(UTC).isoformat(timespec="seconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
@@ -488,20 +542,10 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
         )
         import_id = cur.lastrowid
         report.import_id = import_id
-        start = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
-        _insert_recommendations(conn, new, start, import_id)
-        conn.executemany(
-            "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
-            ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
-        )
-        conn.executemany(
-            "INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)",
-            ((start + i, issue) for i, r in enumerate(new) for issue in r.issues),
-        )
-        conn.executemany(
-            "INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)",
-            ((start + i, t) for i, r in enumerate(new) for t in r.themes),
-        )
+        if p.insert is new:
+            _insert_new(conn, new, import_id)
+        else:
+            linking.apply(conn, p, import_id, lambda rs: _insert_new(conn, rs, import_id))
     return report
 
 
@@ -537,10 +581,10 @@ def prepare_files(
     return prepared
 
 
-def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
+def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False, link: bool = True) -> list[ImportReport]:
     """Write prepared files, each in its own transaction."""
     with _no_gc():
-        return [write(store, r, dry_run=dry_run) for r in prepared]
+        return [write(store, r, dry_run=dry_run, link=link) for r in prepared]
 
 
 def import_files(
@@ -552,7 +596,8 @@ def import_files(
     sur: str | None = None,
     session: str | None = None,
     progress: Progress | None = None,
+    link: bool = True,
 ) -> list[ImportReport]:
     """Check every file first; if all are good, write each in its own transaction."""
     prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress)
-    return write_all(store, prepared, dry_run=dry_run)
+    return write_all(store, prepared, dry_run=dry_run, link=link)
