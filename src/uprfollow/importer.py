@@ -27,8 +27,8 @@ from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
-from .linking import PARAGRAPH_FORMATS, split_pairs
 from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
+from .linking import PARAGRAPH_FORMATS, split_pairs
 from .store import Store
 
 if TYPE_CHECKING:

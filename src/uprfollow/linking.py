@@ -258,7 +258,8 @@ def _values_of_record(conn: sqlite3.Connection, pk: int) -> dict[str, str | None
     v: dict[str, str | None] = {k: (None if r[k] is None else str(r[k])) for k in ("text", "response", "response_raw", "paragraph", "document", "action")}
     v["issues"] = "; ".join(x[0] for x in conn.execute("SELECT issue FROM recommendation_issues WHERE rec_pk = ? ORDER BY rowid", (pk,))) or None
     v["themes"] = "; ".join(x[0] for x in conn.execute("SELECT theme FROM recommendation_themes WHERE rec_pk = ? ORDER BY rowid", (pk,))) or None
-    v["rs"] = "; ".join(x[0] for x in conn.execute("SELECT coalesce(iso3, name_raw) FROM recommending_states WHERE rec_pk = ? ORDER BY position", (pk,))) or None
+    states = conn.execute("SELECT coalesce(iso3, name_raw) FROM recommending_states WHERE rec_pk = ? ORDER BY position", (pk,))
+    v["rs"] = "; ".join(x[0] for x in states) or None
     return v
 
 
