@@ -70,6 +70,8 @@ class Filters:
     level: list[str] = field(default_factory=list)
     pledges: str = "exclude"
     text: str | None = None
+    paragraph: list[str] = field(default_factory=list)
+    unit: str = "pairs"
 
     def describe(self) -> str:
         """A short human description, for messages ("sur=HTI, cycle=1")."""
@@ -79,6 +81,8 @@ class Filters:
             if values:
                 joiner = " and " if name == "issue" and self.issue_mode == "all" else "|"
                 parts.append(f"{name.replace('_', '-')}={joiner.join(map(str, values))}")
+        if self.paragraph:
+            parts.append(f"paragraph={'|'.join(self.paragraph)}")
         if self.text:
             parts.append(f"text={self.text!r}")
         if self.pledges != "exclude":
@@ -139,6 +143,21 @@ def level_name(value: str) -> str | None:
     return LEVEL_SPELLINGS.get(vocab.fold(value)) or LEVEL_SPELLINGS.get(value.strip().lower())
 
 
+UNITS = ("pairs", "paragraphs")
+UNIT_NOTES = {
+    "pairs": "one per recommendation and recommending State, as UPR Info counts",
+    "paragraphs": "one per numbered paragraph of the report, as OHCHR counts; a recommendation without a paragraph number counts once",
+}
+
+
+def _paragraph(value: str) -> str:
+    """A paragraph number as typed ('186.23', ' 186.23. ') as the store keeps it."""
+    p = str(value).strip().rstrip(".").strip()
+    if not re.fullmatch(r"\d+(\.\d+)+", p):
+        raise UsageError(f"--paragraph {value!r} is not a paragraph number", hint="e.g. --paragraph 186.23 (as in the report)")
+    return p
+
+
 def make_filters(
     *,
     sur: Iterable[str] = (),
@@ -157,12 +176,16 @@ def make_filters(
     level: Iterable[str] = (),
     pledges: str = "exclude",
     text: str | None = None,
+    paragraph: Iterable[str] = (),
+    unit: str = "pairs",
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
         raise _unknown("issue mode", issue_mode, ISSUE_MODES, "--issue-mode")
     if pledges not in PLEDGE_MODES:
         raise _unknown("pledge mode", pledges, PLEDGE_MODES, "--pledges")
+    if unit not in UNITS:
+        raise _unknown("unit", unit, UNITS, "--unit")
     sessions = vocab.sessions()
     f = Filters(
         sur=_countries(sur or (), "--sur"),
@@ -187,6 +210,8 @@ def make_filters(
         level=_lookup(level or (), level_name, "implementation level", LEVELS, "--level"),
         pledges=pledges,
         text=text if text and text.strip() else None,
+        paragraph=[_paragraph(p) for p in paragraph or ()],
+        unit=unit,
     )
     if "Voluntary Pledge" in f.response and f.pledges == "exclude":
         f.pledges = "include"  # asking for pledges by response means wanting them
@@ -415,7 +440,14 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
     if f.text:
         conds.append("r.pk IN (SELECT rowid FROM recommendations_fts WHERE recommendations_fts MATCH ?)")
         params.append(fts_query(f.text))
-    return (" AND ".join(conds) or "1"), params
+    if f.paragraph:
+        conds.append(_in("r.paragraph", f.paragraph, params))
+    where = " AND ".join(conds) or "1"
+    if f.unit == "paragraphs":
+        # one matching record stands for its paragraph (State under review, session, number)
+        where = (f"r.pk IN (SELECT min(r.pk) FROM recommendations r WHERE {where} "
+                 "GROUP BY CASE WHEN r.paragraph IS NULL THEN 'pk' || r.pk ELSE r.sur || '|' || coalesce(r.session, '') || '|' || r.paragraph END)")
+    return where, params
 
 
 def execute(conn: sqlite3.Connection, sql: str, params: list | tuple = ()) -> sqlite3.Cursor:
@@ -429,7 +461,7 @@ def execute(conn: sqlite3.Connection, sql: str, params: list | tuple = ()) -> sq
 
 
 def count(conn: sqlite3.Connection, f: Filters) -> int:
-    """How many recommendations match."""
+    """How many recommendations match, in the unit of `f` (pairs, or paragraphs)."""
     where, params = where_sql(f, conn)
     return execute(conn, f"SELECT count(*) FROM recommendations r WHERE {where}", params).fetchone()[0]
 
@@ -457,12 +489,13 @@ FIELDS = (
 LIST_SEPARATOR = "; "
 
 
-def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) -> Iterator[dict]:
+def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, with_sources: bool = False) -> Iterator[dict]:
     """Matching recommendations with every field, in session, SuR, source order.
 
     Multi-valued fields (rs, rs_names, issues, themes) are joined with "; ". `rs` holds
     ISO3 codes ('' where the file named an unknown State); `level` and `iri` are added
-    when the store has implementation levels.
+    when the store has implementation levels; `sources` (with_sources) lists the files that
+    described the record and the values each gave (`sources`).
     """
     where, params = where_sql(f, conn)
     levels = has_levels(conn)
@@ -494,8 +527,32 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
     names = [d[0] for d in cur.description]
     for row in cur:
         rec = dict(zip(names, row))
-        rec.pop("pk")
+        pk = rec.pop("pk")
         rec["is_pledge"] = bool(rec["is_pledge"])
         if levels and rec["level"] is None:
             rec["level"] = "not_assessed"
+        if with_sources:
+            rec["sources"] = sources(conn, pk)
         yield rec
+
+
+def sources(conn: sqlite3.Connection, pk: int) -> list[dict]:
+    """The files that described a record, each with the values it gave (a record never linked has one)."""
+    rows = conn.execute(
+        "SELECT s.import_id, s.source_id, s.source_row, i.file_name, i.format FROM record_sources s JOIN imports i ON i.id = s.import_id "
+        "WHERE s.rec_pk = ? ORDER BY s.import_id",
+        (pk,),
+    ).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "SELECT r.import_id, r.id AS source_id, r.source_row, i.file_name, i.format FROM recommendations r "
+            "LEFT JOIN imports i ON i.id = r.import_id WHERE r.pk = ?",
+            (pk,),
+        ).fetchall()
+        return [{"file": r["file_name"], "format": r["format"], "row": r["source_row"], "id": r["source_id"], "values": None} for r in rows]
+    out = []
+    for r in rows:
+        values = dict(conn.execute("SELECT field, value FROM field_values WHERE rec_pk = ? AND import_id = ? ORDER BY field",
+                                   (pk, r["import_id"])).fetchall())
+        out.append({"file": r["file_name"], "format": r["format"], "row": r["source_row"], "id": r["source_id"], "values": values})
+    return out

@@ -61,6 +61,7 @@ class Tally:
 
     by: list[str]
     total: int
+    unit: str = "pairs"
     rows: list[dict[str, Any]] = field(default_factory=list)
     values: list[list[Any]] = field(default_factory=list)  # ordered values of each category
     counts: dict[tuple, int] = field(default_factory=dict)
@@ -374,6 +375,11 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
         raise UsageError("--top must be 1 or more")
     if "level" in by:
         require_levels(conn)
+    if f.unit == "paragraphs" and (multi := [b for b in by if b in MULTI_VALUED or b == "level"]):
+        raise UsageError(
+            f"--unit paragraphs cannot count by {', '.join(multi)}: the pairs of one paragraph may differ in it",
+            hint="count by a single-valued category (sur, response, action, session, cycle, year), or use --unit pairs",
+        )
     r_cats = [c for c in by if c in ("response", "sur", "action", "session", "cycle", "year")]
     if ("sur-group" in by or "sur-org" in by) and "sur" not in r_cats:
         r_cats.append("sur")
@@ -387,7 +393,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             if job is not None:
                 job.cancel()
     total = len(matched)
-    result = Tally(by=by, total=total)
+    result = Tally(by=by, total=total, unit=f.unit)
     if total == 0:
         result.values = [[] for _ in by]
         return result
@@ -427,6 +433,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             key = (first[i],) if len(by) == 1 else (first[i], second[j])
             result.counts[key] = n
             row = _row(by, key, n, total)
+            row["unit"] = f.unit
             result.rows.append(row)
     if "level" in by:
         _triggered(result, total)

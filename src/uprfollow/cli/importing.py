@@ -54,7 +54,22 @@ def import_cmd(
         return
     verb = "would add" if dry_run else "added"
     for r in reports:
-        err(f"{Path(r.file).name}: {r.format}, {counted(r.rows_read, 'row')}: {r.added:,} new, {r.already_present:,} already present")
+        rows = counted(r.rows_in_file if r.rows_in_file is not None else r.rows_read, "row")
+        if r.rows_in_file is not None and r.rows_in_file != r.rows_read:
+            rows += f" ({r.rows_read:,} recommendation-State pairs)"
+        err(f"{Path(r.file).name}: {r.format}, {rows}: {r.added:,} new, {r.already_present:,} already present")
+        if r.link and (r.link.linked or r.link.unlinked or r.link.absorbed):
+            lk = r.link
+            apart = sum(1 for u in lk.unlinked if not u.absorbed_into)
+            err(f"  linked to records already in the store: {lk.linked:,}; kept apart (below the similarity threshold): {apart:,}"
+                + (f"; kept only as part of a linked paragraph: {lk.absorbed:,}" if lk.absorbed else "")
+                + ("; see them with --format json" if lk.unlinked else ""))
+        if r.link and r.link.conflicts:
+            err(f"  {counted(len(r.link.conflicts), 'conflict')} between sources (both values kept; shown: OHCHR's response, "
+                f"UPR Info's action and issues): e.g. {r.link.conflicts[0]['id']} {r.link.conflicts[0]['field']} "
+                + " vs ".join(f"{v!r} ({k})" for k, v in r.link.conflicts[0]["values"].items()))
+        for c in (r.link.contradictions if r.link else []):
+            err(f"  not linked: {c}")
         if r.skipped:
             left = ", ".join(f"{n:,} {reason}" for reason, n in r.skipped.items())
             err(f"  left out on purpose: {left}")

@@ -36,6 +36,11 @@ class Pledges(str, Enum):
     only = "only"
 
 
+class Unit(str, Enum):
+    pairs = "pairs"
+    paragraphs = "paragraphs"
+
+
 class Sort(str, Enum):
     auto = "auto"
     count = "count"
@@ -77,6 +82,14 @@ LevelOpt = Annotated[
 ]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
+ParagraphOpt = Annotated[
+    list[str] | None, typer.Option("--paragraph", metavar="N.N", help="Paragraph number in the report (186.23), as OHCHR lists give it.", show_default=False)
+]
+UnitOpt = Annotated[
+    Unit,
+    typer.Option("--unit", help="What counts as one: pairs (recommendation x recommending State, UPR Info's unit) or paragraphs (OHCHR's).",
+                 case_sensitive=False),
+]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx).", dir_okay=False, show_default=False)
@@ -88,6 +101,7 @@ def _filters(**kw: Any):
 
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
+    kw["unit"] = kw["unit"].value
     return make_filters(**kw)
 
 
@@ -126,6 +140,8 @@ def search_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    paragraph: ParagraphOpt = None,
+    unit: UnitOpt = Unit.pairs,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
         int | None,
@@ -161,16 +177,18 @@ def search_cmd(
         level=level,
         pledges=pledges,
         text=text,
+        paragraph=paragraph,
+        unit=unit,
     )
     format, output = _check_output(format, output, infer=not count)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
-            _write_text(json.dumps({"count": n}) if format == DataFormat.json else str(n), output)
+            _write_text(json.dumps({"count": n, "unit": f.unit}) if format == DataFormat.json else str(n), output)
             return
         cap = limit if limit is not None else (100 if format == DataFormat.table else None)
-        rows = query.search(store.conn, f, limit=cap)
+        rows = query.search(store.conn, f, limit=cap, with_sources=format == DataFormat.json)
         if format == DataFormat.table:
             shown = list(rows)
             if not shown:
@@ -179,9 +197,9 @@ def search_cmd(
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown)
             if total > len(shown):
-                err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
+                err(f"showing {len(shown):,} of {total:,} recommendations ({f.unit}); use --limit N, or --format csv|json|xlsx for all of them")
             else:
-                err(counted(total, "recommendation"))
+                err(f"{counted(total, 'recommendation')} ({f.unit}: {query.UNIT_NOTES[f.unit]})")
             return
         n = _export(rows, format, output, sheet="recommendations")
         if n == 0 and format != DataFormat.json:  # JSON says it with []
@@ -218,6 +236,8 @@ def stats_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    paragraph: ParagraphOpt = None,
+    unit: UnitOpt = Unit.pairs,
     top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
     sort: Annotated[
         Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.", case_sensitive=False)
@@ -259,6 +279,8 @@ def stats_cmd(
         level=level,
         pledges=pledges,
         text=text,
+        paragraph=paragraph,
+        unit=unit,
     )
     format, output = _check_output(format, output)
     if chart is not None:
@@ -467,7 +489,7 @@ def _stats_table(t) -> None:
 
     console = _console()
     if len(t.by) == 1:
-        table = Table(title=f"{CATEGORIES[t.by[0]]}", title_justify="left")
+        table = Table(title=f"{CATEGORIES[t.by[0]]}, counted in {t.unit}", title_justify="left")
         table.add_column(t.by[0])
         table.add_column("count", justify="right")
         table.add_column("%", justify="right")
@@ -486,7 +508,7 @@ def _stats_table(t) -> None:
             table.add_row(*cells, end_section=v == "not_assessed")
     else:
         first, second = t.values
-        table = Table(title=f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}", title_justify="left")
+        table = Table(title=f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}, counted in {t.unit}", title_justify="left")
         table.add_column(f"{t.by[0]} \\ {t.by[1]}")
         for v in second:
             table.add_column(t.label(1, v), justify="right")
@@ -511,7 +533,9 @@ def _stats_table(t) -> None:
                           end_section=True)
     console.print(table)
     multi = [b for b in t.by if b in MULTI_VALUED]
-    note = f"{t.total:,} recommendations"
+    from ..query import UNIT_NOTES
+
+    note = f"{t.total:,} recommendations ({t.unit}: {UNIT_NOTES[t.unit]})"
     if multi:
         note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
     if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
