@@ -14,14 +14,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from fixtures_uhri import make_uhri_xlsx
 
 from uprfollow import linking
 from uprfollow.cli import app
 from uprfollow.importer import import_files
 from uprfollow.store import open_store
-
-from conftest import SHARED
 
 UPR_1417 = SHARED / "data" / "upr-info-export-2015-sessions-14-17" / "14-17.csv"
 MATRIX_2013 = SHARED / "data" / "ohchr-matrix" / "Matrix_recommendations_2013.docx"
@@ -248,7 +247,8 @@ def test_assessments_stay_attached_when_the_second_source_arrives(files, tmp_pat
 def _store_before_m009(db: Path, upr: Path, uhri: Path) -> None:
     """A store as the release before linking wrote it: schema up to the migration before m009, each file imported
     without linking, the OHCHR/UHRI paragraph of two States kept as one record (as that release did)."""
-    from uprfollow import importer, store as store_mod
+    from uprfollow import importer
+    from uprfollow import store as store_mod
     from uprfollow.migrations import MIGRATIONS
 
     before = [m for m in MIGRATIONS if m[0] < "m009"]

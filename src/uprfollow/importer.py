@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
@@ -77,6 +77,7 @@ class ImportReport:
     encoding: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # rows the reader left out on purpose, by reason
     records: list[Normalised] = field(default_factory=list, repr=False)
+    added_pairs: int = 0             # records added (one per recommendation and recommending State)
     rows_in_file: int | None = None  # a paragraph with several recommending States is one row, several records (pairs)
     link: LinkReport | None = None
 
@@ -93,6 +94,7 @@ class ImportReport:
             "import_id": self.import_id,
             "skipped": dict(self.skipped),
             "rows_in_file": self.rows_in_file,
+            "added_pairs": self.added_pairs,
             **(self.link.as_dict() if self.link else {"linked": 0, "absorbed": 0, "unlinked": [], "conflicts": [], "contradictions": []}),
         }
 
@@ -511,6 +513,14 @@ def _insert_new(conn: sqlite3.Connection, new: list[Normalised], import_id: int 
     return {r.id: start + i for i, r in enumerate(new)}
 
 
+def _count(report: ImportReport, recs: list[Normalised], new: list[Normalised], p: Any) -> None:
+    """`added` / `already_present` in rows of the file (a paragraph of several States is one row); `added_pairs` in records."""
+    new_ids = {r.id for r in new}
+    report.already_present = len({r.source_row for r in recs if r.id not in new_ids})
+    report.added = len({r.source_row for r in [*p.insert, *(c for c, _ in p.copies)]})
+    report.added_pairs = len(p.insert) + len(p.copies)
+
+
 def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
     """Write one prepared file in one transaction (or just count, with dry_run).
 
@@ -525,12 +535,9 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
         existing = _existing_ids(store, [r.id for r in recs])
         new = [r for r in recs if r.id not in existing]
         report.already_present = len(existing)
-        if link:
-            p = linking.plan(store.conn, new, report.format)
-            report.link = p.report
-            report.added = len(p.insert) + len(p.copies)
-        else:
-            report.added = len(new)
+        p = linking.plan(store.conn, new, report.format) if link else linking.Plan(insert=new)
+        report.link = p.report
+        _count(report, recs, new, p)
         report.dry_run = True
         return report
     with store.write() as conn:
@@ -538,14 +545,13 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
         new = [r for r in recs if r.id not in existing]
         p = linking.plan(conn, new, report.format) if link else linking.Plan(insert=new)
         report.link = p.report
-        report.already_present = len(recs) - len(new)
-        report.added = len(p.insert) + len(p.copies)
+        _count(report, recs, new, p)
         finished = datetime.now(UTC).isoformat(timespec="seconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            (Path(report.file).name, report.sha256, report.format, report.rows_read, report.added,
-             report.already_present, started, finished, __version__),
+            (Path(report.file).name, report.sha256, report.format, report.rows_read, report.added_pairs,
+             report.rows_read - len(new), started, finished, __version__),
         )
         import_id = cur.lastrowid
         report.import_id = import_id

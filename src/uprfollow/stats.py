@@ -433,7 +433,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             key = (first[i],) if len(by) == 1 else (first[i], second[j])
             result.counts[key] = n
             row = _row(by, key, n, total)
-            row["unit"] = f.unit
+            row["unit"] = f.unit  # JSON always names it; CSV/XLSX carry the column when it is not the default (see cli)
             result.rows.append(row)
     if "level" in by:
         _triggered(result, total)

@@ -55,9 +55,8 @@ def import_cmd(
     verb = "would add" if dry_run else "added"
     for r in reports:
         rows = counted(r.rows_in_file if r.rows_in_file is not None else r.rows_read, "row")
-        if r.rows_in_file is not None and r.rows_in_file != r.rows_read:
-            rows += f" ({r.rows_read:,} recommendation-State pairs)"
-        err(f"{Path(r.file).name}: {r.format}, {rows}: {r.added:,} new, {r.already_present:,} already present")
+        pairs = f" ({r.rows_read:,} recommendation-State pairs, {r.added_pairs:,} new)" if r.rows_in_file not in (None, r.rows_read) else ""
+        err(f"{Path(r.file).name}: {r.format}, {rows}: {r.added:,} new, {r.already_present:,} already present{pairs}")
         if r.link and (r.link.linked or r.link.unlinked or r.link.absorbed):
             lk = r.link
             apart = sum(1 for u in lk.unlinked if not u.absorbed_into)
@@ -75,7 +74,8 @@ def import_cmd(
             err(f"  left out on purpose: {left}")
     if len(reports) > 1:
         err(f"total: {sum(r.added for r in reports):,} new, {sum(r.already_present for r in reports):,} already present")
-    err(f"{'dry run, nothing written; ' if dry_run else ''}{verb} {sum(r.added for r in reports):,}; the store holds {total:,} recommendations and pledges")
+    err(f"{'dry run, nothing written; ' if dry_run else ''}{verb} {sum(r.added_pairs for r in reports):,}; "
+        f"the store holds {total:,} recommendations and pledges (recommendation-State pairs)")
 
 
 def _stderr_console():

@@ -195,11 +195,11 @@ def search_cmd(
                 err("no recommendations match" + (f" ({f.describe()})" if f.describe() else ""))
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
-            _search_table(shown)
+            _search_table(shown, f.unit)
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations ({f.unit}); use --limit N, or --format csv|json|xlsx for all of them")
             else:
-                err(f"{counted(total, 'recommendation')} ({f.unit}: {query.UNIT_NOTES[f.unit]})")
+                err(counted(total, "recommendation") if f.unit == "pairs" else f"{counted(total, 'paragraph')} (one row per paragraph)")
             return
         n = _export(rows, format, output, sheet="recommendations")
         if n == 0 and format != DataFormat.json:  # JSON says it with []
@@ -299,7 +299,11 @@ def stats_cmd(
             return
         _stats_table(t)
         return
-    _export(iter(t.rows), format, output, sheet="stats")
+    rows = t.rows
+    if format != DataFormat.json and t.unit == "pairs":
+        # CSV and XLSX keep their columns for the default unit (scripts read them); a `unit` column says "paragraphs"
+        rows = [{k: v for k, v in r.items() if k != "unit"} for r in rows]
+    _export(iter(rows), format, output, sheet="stats" if t.unit == "pairs" else "stats (paragraphs)")
     if t.total == 0 and format != DataFormat.json:
         err("no recommendations match")
 
@@ -448,13 +452,15 @@ def _console():
     return Console(highlight=False, soft_wrap=False)
 
 
-def _search_table(rows: list[dict]) -> None:
+def _search_table(rows: list[dict], unit: str = "pairs") -> None:
     from rich.table import Table
 
-    table = Table(show_lines=True, expand=True)
+    caption = "one row per recommendation and recommending State (pairs)" if unit == "pairs" else "one row per paragraph"
+    table = Table(show_lines=True, expand=True, caption=caption, caption_justify="left")
     for name, kw in (
         ("SuR", {"no_wrap": True}),
         ("Session", {"justify": "right"}),
+        ("Para.", {"no_wrap": True}),
         ("Recommendation", {"ratio": 6}),
         ("RS", {"min_width": 5}),
         ("Response", {}),
@@ -466,6 +472,7 @@ def _search_table(rows: list[dict]) -> None:
         table.add_row(
             r["sur"],
             "" if r["session"] is None else str(r["session"]),
+            r["paragraph"] or "",
             r["text"],
             r["rs"] or "",
             r["response"] or "",
