@@ -78,7 +78,7 @@ def test_every_sample_file_imports(sample_dir, runner, db_path):
     assert all(m[3].startswith("28.") for m in matrix)
     assert {m[5] for m in matrix} <= {"Supported", "Noted", "Supported/Noted"}
     assert all(m[6].startswith("A/HRC/40/5/Add.1 - Para.") for m in matrix)
-    assert db_rows(db_path, "SELECT count(*) FROM recommendation_themes t JOIN recommendations r ON r.pk = t.rec_pk "
+    assert db_rows(db_path, "SELECT count(DISTINCT r.paragraph) FROM recommendation_themes t JOIN recommendations r ON r.pk = t.rec_pk "
                             "WHERE r.sur = 'SEN' AND t.theme LIKE 'S16 %'") == [(40,)]
 
 
