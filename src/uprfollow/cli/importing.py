@@ -25,6 +25,9 @@ def import_cmd(
     encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV files (default: detected: UTF-8, MacRoman or Windows-1252).")] = None,
     sur: Annotated[str | None, typer.Option(help="State under review for files that do not name it (ISO3 or name).")] = None,
     session: Annotated[str | None, typer.Option(help="UPR session for files that do not give it.")] = None,
+    no_link: Annotated[
+        bool, typer.Option("--no-link", help="Keep every row a record of its own, even when another source of the review is in the store.")
+    ] = False,
     format: FormatOption = OutputFormat.table,
 ) -> None:
     """Import recommendation files into the store.
@@ -32,6 +35,11 @@ def import_cmd(
     The format is detected from the content. Every file is checked whole before
     anything is written: one bad row and nothing is imported, and every problem is
     listed with its row and column. Re-importing a file adds nothing.
+
+    A review already in the store from another source (UPR Info's export on one side, an
+    OHCHR matrix or UHRI export on the other) is linked: each row joins the record it
+    describes (same recommending State, close text) and adds its fields, so the review
+    counts once. Rows left apart are listed by --format json with their closest candidate.
     """
     from ..importer import prepare_files, write_all
     from ..store import open_store
@@ -47,7 +55,7 @@ def import_cmd(
     else:
         prepared = prepare_files(files, encoding=encoding, sur=sur, session=session)
     with open_store(db) as store:
-        reports = write_all(store, prepared, dry_run=dry_run)
+        reports = write_all(store, prepared, dry_run=dry_run, link=not no_link)
         total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
