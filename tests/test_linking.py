@@ -340,3 +340,22 @@ def test_china_2013_counts_once(china, runner, order):
 
 def test_china_2013_same_records_in_either_order(china):
     assert records(china["upr-first"][0]) == records(china["ohchr-first"][0])
+
+
+def test_a_hand_made_list_without_session_links_and_learns_it(files, tmp_path, runner):
+    """A list retyped from the report (no session column) joins UPR Info's records of the State; its paragraph numbers
+    are added and the records keep their session."""
+    upr, _ = files
+    retyped = tmp_path / "retyped.csv"
+    with open(retyped, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Paragraph", "State under review", "Recommendation", "Recommending State", "Response"])
+        w.writerow(["115.12", "Haiti", "Ratify the Optional Protocol to the Convention against Torture.", "Norway", "Supported"])
+        w.writerow(["115.50", "Haiti", "Strengthen the national human rights institution", "Ghana", "Supported"])
+    for order in ((upr, retyped), (retyped, upr)):
+        db = tmp_path / f"{order[0].stem}.db"
+        with open_store(db) as s:
+            reports = import_files(s, list(order))
+        assert reports[1].link is not None and reports[1].link.linked == 2
+        assert count(runner, db) == 5 and count(runner, db, "--session", "12") == 5
+        assert count(runner, db, "--paragraph", "115.50", "--session", "12") == 1

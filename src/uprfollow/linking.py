@@ -53,9 +53,14 @@ PARAGRAPH_FORMATS = frozenset({"ohchr-matrix", "uhri"})
 PAIR_FORMATS = frozenset({"upr-info-csv", "upr-info-xls"})
 # fields whose values are kept per source; the shown value is picked by SHOWN_FROM
 FIELDS = ("text", "response", "response_raw", "paragraph", "document", "action", "issues", "themes", "rs")
-SHOWN_FROM = {  # field -> the family whose value is shown when both have one
-    "response": "ohchr", "response_raw": "ohchr", "paragraph": "ohchr", "document": "ohchr", "themes": "ohchr",
-    "text": "upr-info", "action": "upr-info", "issues": "upr-info",
+PARAGRAPH_FAMILIES = frozenset({"ohchr", "uhri"})  # sources that number paragraphs (OHCHR's matrices, UHRI)
+LINKED_FAMILIES = frozenset({"upr-info", "ohchr", "uhri", "table"})
+_PARAGRAPH_FIRST = ("ohchr", "uhri", "table", "upr-info")
+_PAIR_FIRST = ("upr-info", "table", "ohchr", "uhri")
+SHOWN_FROM = {  # field -> the families whose value is shown, first found wins
+    "response": _PARAGRAPH_FIRST, "response_raw": _PARAGRAPH_FIRST, "paragraph": _PARAGRAPH_FIRST,
+    "document": _PARAGRAPH_FIRST, "themes": _PARAGRAPH_FIRST,
+    "text": _PAIR_FIRST, "action": _PAIR_FIRST, "issues": _PAIR_FIRST,
 }
 _SEGMENTS = re.compile(r";\s+")
 
@@ -64,9 +69,9 @@ def family(fmt: str) -> str:
     """Sources of one family describe the same things: two UPR Info exports are one source, not two."""
     if fmt in PAIR_FORMATS:
         return "upr-info"
-    if fmt in PARAGRAPH_FORMATS:
+    if fmt == "ohchr-matrix":
         return "ohchr"
-    return fmt
+    return fmt  # "uhri", "table" (hand-made lists)
 
 
 @dataclass
@@ -196,7 +201,7 @@ def match(incoming: list[Side], existing: list[Side]) -> tuple[list[tuple[Side, 
             if (prev := closest.get(e.id)) is None or s > prev[1]:
                 closest[e.id] = (i, s)
             if s >= THRESHOLD:
-                p, q = (i, e) if i.family == "ohchr" else (e, i)
+                p, q = sorted((i, e), key=lambda side: side.family)  # the same tie-break whichever side is incoming
                 scored.append((s, p.id, q.id, i, e))
         closest[i.id] = best
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
@@ -224,7 +229,8 @@ def _families(conn: sqlite3.Connection) -> dict[int, str]:
 
 def _existing_sides(conn: sqlite3.Connection, sur: str, session: int | None, fam: str, import_family: dict[int, str]) -> list[Side]:
     """The store's records of a review that no source of family `fam` has described yet."""
-    where, params = ("r.sur = ? AND r.session = ?", [sur, session]) if session is not None else ("r.sur = ?", [sur])
+    # a record without a session (a hand-made list) may be of any review of its State
+    where, params = ("r.sur = ? AND (r.session = ? OR r.session IS NULL)", [sur, session]) if session is not None else ("r.sur = ?", [sur])
     rows = conn.execute(
         f"SELECT r.pk, r.id, r.sur, r.session, r.paragraph, r.text, r.import_id, "
         f"(SELECT group_concat(coalesce(s.iso3, s.name_raw), char(31)) FROM recommending_states s WHERE s.rec_pk = r.pk) AS rs, "
@@ -301,10 +307,10 @@ def shown_values(conn: sqlite3.Connection, pk: int, import_family: dict[int, str
 
     def pick(f: str) -> str | None:
         vals = per.get(f, {})
-        if not vals:
-            return None
-        want = SHOWN_FROM.get(f)
-        return vals.get(want) if want in vals else next(iter(vals.values()))
+        for fam in SHOWN_FROM.get(f, ()):
+            if fam in vals:
+                return vals[fam]
+        return next(iter(vals.values()), None)
 
     sets = {f: pick(f) for f in ("text", "response", "response_raw", "paragraph", "document", "action")}
     conn.execute(
@@ -376,11 +382,11 @@ def plan(conn: sqlite3.Connection, recs: list[Normalised], fmt: str) -> Plan:
     """Decide the links of a file's new records (reads only)."""
     out = Plan()
     fam = family(fmt)
-    if fam not in ("upr-info", "ohchr") or not recs:
+    if fam not in LINKED_FAMILIES or not recs:
         out.insert = list(recs)
         return out
     import_family = _families(conn)
-    others = {f for f in import_family.values() if f != fam and f in ("upr-info", "ohchr")}
+    others = {f for f in import_family.values() if f != fam and f in LINKED_FAMILIES}
     if not others:
         out.insert = list(recs)
         return out
@@ -415,7 +421,7 @@ def _plan_review(group: list[Normalised], incoming: list[Side], existing: list[S
         else:
             out.into_existing.append((i.rec, e.pk, s))
         used_existing[e.id] += 1
-        para = e.paragraph if e.family == "ohchr" else i.rec.paragraph
+        para = e.paragraph or i.rec.paragraph
         if para:
             linked_paragraphs.setdefault((e.sur, e.session, para), e.pk)
     # UPR Info-side existing records linked by several incoming pairs of one paragraph are fine; now the leftovers
@@ -424,7 +430,7 @@ def _plan_review(group: list[Normalised], incoming: list[Side], existing: list[S
             continue
         assert i.rec is not None
         key = (i.sur, i.session, i.paragraph)
-        if i.family == "ohchr" and i.paragraph and key in linked_paragraphs:
+        if i.family in PARAGRAPH_FAMILIES and i.paragraph and key in linked_paragraphs:
             out.absorbed_new.append((i.rec, i.id))
             rep.absorbed += 1
             cand, s = closest.get(i.id, (None, 0.0))
@@ -436,7 +442,7 @@ def _plan_review(group: list[Normalised], incoming: list[Side], existing: list[S
                                      cand.text if cand else None, s))
     linked_existing = {e.id for _i, e, _s in links}
     for e in existing:
-        if e.id in linked_existing or e.family != "ohchr" or not e.paragraph:
+        if e.id in linked_existing or e.family not in PARAGRAPH_FAMILIES or not e.paragraph:
             continue
         head = linked_paragraphs.get((e.sur, e.session, e.paragraph))
         if head is not None and e.pk is not None:
@@ -477,6 +483,9 @@ def apply(conn: sqlite3.Connection, p: Plan, import_id: int, insert_new) -> None
     pks = insert_new(p.insert + [r for r, _ in p.copies])
     touched: set[int] = set()
     for rec, pk, _s in p.into_existing:
+        if rec.session is not None:  # a record from a list without sessions learns its review
+            conn.execute("UPDATE recommendations SET session = ?, cycle = ?, year = ? WHERE pk = ? AND session IS NULL",
+                         (rec.session, rec.cycle, rec.year, pk))
         _ensure_own_source(conn, pk)
         _record_source(conn, pk, import_id, rec.id, rec.source_row, _values_of_rec(rec))
         add_alias(conn, rec.id, pk)
@@ -512,7 +521,7 @@ def merge_store(conn: sqlite3.Connection) -> dict[str, int]:
     from .importer import make_id
 
     import_family = _families(conn)
-    fmt_ids = [i for i, f in import_family.items() if f == "ohchr"]
+    fmt_ids = [i for i, f in import_family.items() if f in PARAGRAPH_FAMILIES]
     stats = {"split": 0, "linked": 0, "absorbed": 0}
     if not fmt_ids:
         return stats
@@ -563,7 +572,7 @@ def merge_store(conn: sqlite3.Connection) -> dict[str, int]:
         f"SELECT DISTINCT sur, session FROM recommendations WHERE import_id IN ({marks}) AND NOT is_pledge", fmt_ids
     ).fetchall()
     for sur, session in reviews:
-        paragraph_side = [s for s in _existing_sides(conn, sur, session, "upr-info", import_family) if s.family == "ohchr"]
+        paragraph_side = [s for s in _existing_sides(conn, sur, session, "upr-info", import_family) if s.family in PARAGRAPH_FAMILIES]
         pair_side = [s for s in _existing_sides(conn, sur, session, "ohchr", import_family) if s.family == "upr-info"]
         if not paragraph_side or not pair_side:
             continue
