@@ -359,3 +359,16 @@ def test_a_hand_made_list_without_session_links_and_learns_it(files, tmp_path, r
         assert reports[1].link is not None and reports[1].link.linked == 2
         assert count(runner, db) == 5 and count(runner, db, "--session", "12") == 5
         assert count(runner, db, "--paragraph", "115.50", "--session", "12") == 1
+
+
+def test_another_state_under_review_is_not_linked_and_said(files, tmp_path, runner):
+    upr, _ = files
+    other = make_uhri_xlsx(tmp_path / "uhri-cuba.xlsx", [{**r, "sur": "Cuba"} for r in UHRI_ROWS])
+    db = tmp_path / "s.db"
+    assert runner.invoke(app, ["import", "--db", str(db), str(upr)]).exit_code == 0
+    r = runner.invoke(app, ["import", "--db", str(db), str(other), "--format", "json"])
+    import json
+
+    (rep,) = json.loads(r.stdout)
+    assert rep["linked"] == 0 and "rows for CUB session 12 have the texts of HTI session 12" in rep["contradictions"][0]
+    assert count(runner, db, "--sur", "CUB") == 5 and count(runner, db, "--sur", "HTI") == 5

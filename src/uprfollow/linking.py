@@ -390,6 +390,7 @@ def plan(conn: sqlite3.Connection, recs: list[Normalised], fmt: str) -> Plan:
     if not others:
         out.insert = list(recs)
         return out
+    other_imports = [i for i, f in import_family.items() if f != fam and f in LINKED_FAMILIES]
     reviews: dict[tuple[str, int | None], list[Normalised]] = defaultdict(list)
     for r in recs:
         reviews[(r.sur, r.session)].append(r)
@@ -397,7 +398,7 @@ def plan(conn: sqlite3.Connection, recs: list[Normalised], fmt: str) -> Plan:
         incoming = [_incoming_side(r, fam) for r in group if not r.is_pledge]
         existing = _existing_sides(conn, sur, session, fam, import_family)
         if not existing:
-            _contradiction(conn, sur, session, incoming, fmt, out.report)
+            _contradiction(conn, sur, session, incoming, other_imports, out.report)
             out.insert.extend(group)
             continue
         links, closest = match(incoming, existing)
@@ -452,27 +453,30 @@ def _plan_review(group: list[Normalised], incoming: list[Side], existing: list[S
     out.insert.extend(r for r in group if id(r) not in keep)
 
 
-def _contradiction(conn: sqlite3.Connection, sur: str, session: int | None, incoming: list[Side], fmt: str, rep: LinkReport) -> None:
-    """A review the store does not hold, whose texts match another review of the same State: say so, link nothing."""
-    if session is None or not incoming:
+def _contradiction(conn: sqlite3.Connection, sur: str, session: int | None, incoming: list[Side], other_imports: list[int],
+                   rep: LinkReport) -> None:
+    """A review the store does not hold, whose texts are those of another review from another source: another State under
+    review or another session by the file's account. Say so; link nothing."""
+    if session is None or not incoming or not other_imports:
         return
     keys = {i.keys[0] for i in incoming}
+    marks = ",".join("?" * len(other_imports))
     rows = conn.execute(
-        "SELECT session, text FROM recommendations WHERE sur = ? AND session IS NOT ? AND NOT is_pledge", (sur, session)
+        f"SELECT sur, session, text FROM recommendations WHERE import_id IN ({marks}) AND NOT is_pledge "
+        f"AND ((sur = ? AND session IS NOT ?) OR (session = ? AND sur != ?))",
+        [*other_imports, sur, session, session, sur],
     ).fetchall()
-    if not rows:
-        return
-    hits: dict[int | None, int] = defaultdict(int)
+    hits: dict[tuple[str, int | None], int] = defaultdict(int)
     for r in rows:
         if _key(r["text"]) in keys:
-            hits[r["session"]] += 1
+            hits[(r["sur"], r["session"])] += 1
     if not hits:
         return
-    other, n = max(hits.items(), key=lambda kv: kv[1])
+    (o_sur, o_session), n = max(hits.items(), key=lambda kv: kv[1])
     if n * 4 >= len(incoming):
         rep.contradictions.append(
-            f"{n:,} of {len(incoming):,} rows for {sur} session {session} have the texts of {sur} session {other} "
-            f"already in the store: a different review by the file's account, not linked (check the session)"
+            f"{n:,} of {len(incoming):,} rows for {sur} session {session} have the texts of {o_sur} session {o_session} "
+            f"already in the store: a different review by the file's account, not linked (check the State under review and session)"
         )
 
 
