@@ -383,12 +383,12 @@ def plan(conn: sqlite3.Connection, recs: list[Normalised], fmt: str) -> Plan:
     out = Plan()
     fam = family(fmt)
     if fam not in LINKED_FAMILIES or not recs:
-        out.insert = list(recs)
+        out.insert = recs
         return out
     import_family = _families(conn)
     others = {f for f in import_family.values() if f != fam and f in LINKED_FAMILIES}
     if not others:
-        out.insert = list(recs)
+        out.insert = recs
         return out
     other_imports = [i for i, f in import_family.items() if f != fam and f in LINKED_FAMILIES]
     reviews: dict[tuple[str, int | None], list[Normalised]] = defaultdict(list)
