@@ -514,7 +514,7 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, wi
                    (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)) AS issues,
                (SELECT group_concat(theme, '{LIST_SEPARATOR}') FROM
                    (SELECT theme FROM recommendation_themes WHERE rec_pk = r.pk ORDER BY theme)) AS themes,
-               r.is_pledge, r.document, r.comment
+               r.is_pledge, r.document, r.comment, r.import_id AS _import_id, r.source_row AS _source_row
                {level_cols}
         LEFT JOIN countries c ON c.iso3 = r.sur
         WHERE {where}
@@ -523,16 +523,26 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, wi
     if limit is not None:
         sql += " LIMIT ?"
         params = [*params, limit]
+    linked: set[int] = set()
+    imports: dict[int, tuple[str, str]] = {}
+    if with_sources:  # one query per linked record only; a record with one source is described by its own row
+        linked = {r[0] for r in conn.execute("SELECT DISTINCT rec_pk FROM record_sources")}
+        imports = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, file_name, format FROM imports")}
     cur = execute(conn, sql, params)
     names = [d[0] for d in cur.description]
     for row in cur:
         rec = dict(zip(names, row))
         pk = rec.pop("pk")
+        import_id, source_row = rec.pop("_import_id"), rec.pop("_source_row")
         rec["is_pledge"] = bool(rec["is_pledge"])
         if levels and rec["level"] is None:
             rec["level"] = "not_assessed"
         if with_sources:
-            rec["sources"] = sources(conn, pk)
+            if pk in linked:
+                rec["sources"] = sources(conn, pk)
+            else:
+                file, fmt = imports.get(import_id, (None, None))
+                rec["sources"] = [{"file": file, "format": fmt, "row": source_row, "id": rec["id"], "values": None}]
         yield rec
 
 
