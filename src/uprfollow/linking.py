@@ -363,6 +363,21 @@ def move_record(conn: sqlite3.Connection, old: int, new: int) -> None:
     conn.execute("DELETE FROM recommendations WHERE pk = ?", (old,))
 
 
+def _keep_absorbed(conn: sqlite3.Connection, head: int, import_id: int | None, rid: str, text: str, rs: str | None) -> None:
+    """An absorbed pair's text and States stay with its paragraph's record, as a value of the source that gave them."""
+    if import_id is not None:
+        conn.execute("INSERT OR REPLACE INTO field_values (rec_pk, import_id, field, value) VALUES (?,?,?,?)",
+                     (head, import_id, f"absorbed {rid}", f"{text} ({rs or '?'})"))
+
+
+def _absorb(conn: sqlite3.Connection, old: int, head: int) -> None:
+    """Fold an existing paragraph-side pair that no source of the other kind lists into its paragraph's record."""
+    r = conn.execute("SELECT id, text, import_id FROM recommendations WHERE pk = ?", (old,)).fetchone()
+    rs = _values_of_record(conn, old)["rs"]
+    move_record(conn, old, head)
+    _keep_absorbed(conn, head, r["import_id"], r["id"], r["text"], rs)
+
+
 # --------------------------------------------------------------------------- linking one file
 
 
@@ -509,8 +524,9 @@ def apply(conn: sqlite3.Connection, p: Plan, import_id: int, insert_new) -> None
         heads = [pk for r, pk, _ in p.into_existing if r.paragraph == rec.paragraph and r.sur == rec.sur and r.session == rec.session]
         if heads:
             add_alias(conn, rec.id, min(heads))
+            _keep_absorbed(conn, min(heads), import_id, rec.id, rec.text, _values_of_rec(rec)["rs"])
     for old, head in p.absorbed_old:
-        move_record(conn, old, head)
+        _absorb(conn, old, head)
     for pk in touched:
         shown_values(conn, pk, import_family)
         rid = conn.execute("SELECT id FROM recommendations WHERE pk = ?", (pk,)).fetchone()[0]
@@ -603,6 +619,6 @@ def merge_store(conn: sqlite3.Connection) -> dict[str, int]:
                 move_record(conn, p.pk, targets[0])
                 stats["linked"] += len(targets)
             elif p.paragraph and (p.paragraph,) in heads:
-                move_record(conn, p.pk, heads[(p.paragraph,)])
+                _absorb(conn, p.pk, heads[(p.paragraph,)])
                 stats["absorbed"] += 1
     return stats
