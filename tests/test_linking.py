@@ -152,6 +152,8 @@ def test_search_json_shows_sources(files, tmp_path, runner):
     assert rec["sources"][1]["values"]["paragraph"] == "115.12" and rec["sources"][0]["values"]["action"] == "5"
     r = runner.invoke(app, ["stats", "--db", str(db), "--by", "response", "--unit", "paragraphs", "--format", "json"])
     assert {x["unit"] for x in json.loads(r.stdout)} == {"paragraphs"}
+    r = runner.invoke(app, ["stats", "--db", str(db), "--by", "rs", "--paragraph", "115.40", "--format", "json"])
+    assert [(x["rs"], x["count"], x["unit"]) for x in json.loads(r.stdout)] == [("BOL", 1, "pairs"), ("CHL", 1, "pairs")]
     r = runner.invoke(app, ["stats", "--db", str(db), "--by", "issue", "--unit", "paragraphs"])
     assert r.exit_code == 2 and "--unit paragraphs cannot count by issue" in r.output
     r = runner.invoke(app, ["search", "--db", str(db), "--paragraph", "abc", "--count"])
