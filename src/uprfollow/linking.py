@@ -454,6 +454,10 @@ def _plan_review(group: list[Normalised], incoming: list[Side], existing: list[S
                                          cand.text if cand else None, s, absorbed_into=f"paragraph {i.paragraph}"))
             continue
         cand, s = closest.get(i.id, (None, 0.0))
+        if cand is None:  # no record of the same State(s): name the closest text of any State, for the reader to judge
+            for e in existing:
+                if (t := score(i.keys, e.keys)) > s:
+                    cand, s = e, t
         rep.unlinked.append(Unlinked(i.id, i.rec.source_row, i.text, sorted(i.rs), cand.id if cand else None,
                                      cand.text if cand else None, s))
     linked_existing = {e.id for _i, e, _s in links}
