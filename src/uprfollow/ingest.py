@@ -272,6 +272,15 @@ class IdIndex:
                 f"SELECT pk, id, sur, session, paragraph FROM recommendations WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ):
                 out[r[1]] = Rec(r[0], r[1], r[2], r[3], r[4], "", frozenset())
+        # an ID a link turned into an alias (issue 11: the record it was merged into answers to it)
+        missing = [i for i in wanted if i not in out]
+        for n in range(0, len(missing), 900):
+            chunk = missing[n : n + 900]
+            for r in self.store.conn.execute(
+                "SELECT r.pk, a.id, r.sur, r.session, r.paragraph FROM record_aliases a JOIN recommendations r ON r.pk = a.rec_pk "
+                f"WHERE a.id IN ({','.join('?' * len(chunk))}) ORDER BY r.pk DESC", chunk
+            ):
+                out[r[1]] = Rec(r[0], r[1], r[2], r[3], r[4], "", frozenset())
         return out
 
     def matcher(self, sur: str, session: int | None) -> Matcher:

@@ -312,6 +312,54 @@ def m008_themes_sdgs_groups(conn: sqlite3.Connection) -> None:
 
 
 @migration
+def m009_one_record_per_recommendation(conn: sqlite3.Connection) -> None:
+    """Sources, per-field provenance and ID aliases of linked records; a store holding both UPR Info's and OHCHR's
+    rows of one review is merged (see `linking.py`, `merge_store`).
+
+    * `record_sources`: every file that described a linked record (the record's own import is
+      `recommendations.import_id`; a record with no row here has that one source);
+    * `field_values`: the value each source gave for each field of a linked record (both kept
+      when they disagree; the record's own columns show the one the rule picks);
+    * `record_aliases`: the IDs a record also answers to (the other source's ID, a paragraph's
+      ID before it was split into pairs), so sheets and re-imports keep working after a merge.
+
+    Existing data: an OHCHR/UHRI paragraph made by several States is split into one record per
+    State (the record keeps its pk and ID for the first State; its assessments are copied to
+    the others, since the stakeholder assessed the paragraph), then every review held by both
+    a UPR Info export and an OHCHR/UHRI list is linked as an import would link it. No
+    assessment is deleted: one that would collide with a current one is kept in the history.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE record_sources (
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            import_id INTEGER NOT NULL REFERENCES imports(id),
+            source_id TEXT NOT NULL,              -- the ID this source's row gives the record
+            source_row INTEGER,
+            PRIMARY KEY (rec_pk, import_id)
+        );
+        CREATE TABLE field_values (
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            import_id INTEGER NOT NULL REFERENCES imports(id),
+            field TEXT NOT NULL,                  -- text, response, response_raw, paragraph, document, action, issues, themes, rs
+            value TEXT NOT NULL,                  -- lists joined with '; '
+            PRIMARY KEY (rec_pk, import_id, field)
+        );
+        CREATE TABLE record_aliases (
+            id TEXT NOT NULL,
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            PRIMARY KEY (id, rec_pk)
+        );
+        CREATE INDEX recommendations_paragraph ON recommendations(sur, session, paragraph);
+        """,
+    )
+    from .linking import merge_store
+
+    merge_store(conn)
+
+
+@migration
 def m011_lemma_search(conn: sqlite3.Connection) -> None:
     """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
 

@@ -55,6 +55,8 @@ class Filters:
     theme: list[str] = field(default_factory=list)  # OHCHR/UHRI themes: full label, code ("A12") or name
     sdg: list[int] = field(default_factory=list)    # Sustainable Development Goals 1-17
     group: list[str] = field(default_factory=list)  # affected persons / groups of persons
+    paragraph: list[str] = field(default_factory=list)
+    unit: str = "pairs"
 
     def describe(self) -> str:
         """A short human description, for messages ("sur=HTI, cycle=1")."""
@@ -65,6 +67,8 @@ class Filters:
             if values:
                 joiner = " and " if name == "issue" and self.issue_mode == "all" else "|"
                 parts.append(f"{name.replace('_', '-')}={joiner.join(map(str, values))}")
+        if self.paragraph:
+            parts.append(f"paragraph={'|'.join(self.paragraph)}")
         if self.text:
             parts.append(f"text={self.text!r}")
         if self.pledges != "exclude":
@@ -143,6 +147,21 @@ def _numbers(values: Iterable[str | int], what: str, known: Iterable[int], optio
     return list(dict.fromkeys(out))
 
 
+UNITS = ("pairs", "paragraphs")
+UNIT_NOTES = {
+    "pairs": "one per recommendation and recommending State, as UPR Info counts",
+    "paragraphs": "one per numbered paragraph of the report, as OHCHR counts; a recommendation without a paragraph number counts once",
+}
+
+
+def _paragraph(value: str) -> str:
+    """A paragraph number as typed ('186.23', ' 186.23. ') as the store keeps it."""
+    p = str(value).strip().rstrip(".").strip()
+    if not re.fullmatch(r"\d+(\.\d+)+", p):
+        raise UsageError(f"--paragraph {value!r} is not a paragraph number", hint="e.g. --paragraph 186.23 (as in the report)")
+    return p
+
+
 def make_filters(
     *,
     sur: Iterable[str] = (),
@@ -165,12 +184,16 @@ def make_filters(
     sdg: Iterable[str | int] = (),
     group: Iterable[str] = (),
     added_issues: Iterable[str] = (),
+    paragraph: Iterable[str] = (),
+    unit: str = "pairs",
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
         raise _unknown("issue mode", issue_mode, ISSUE_MODES, "--issue-mode")
     if pledges not in PLEDGE_MODES:
         raise _unknown("pledge mode", pledges, PLEDGE_MODES, "--pledges")
+    if unit not in UNITS:
+        raise _unknown("unit", unit, UNITS, "--unit")
     sessions = vocab.sessions()
     f = Filters(
         sur=_countries(sur or (), "--sur"),
@@ -199,6 +222,8 @@ def make_filters(
         sdg=_lookup([str(v) for v in sdg or ()], vocab.sdg_number, "Sustainable Development Goal",
                     [vocab.sdg_label(n) for n in vocab.sdgs()], "--sdg"),
         group=[g.strip() for g in group or () if g.strip()],
+        paragraph=[_paragraph(p) for p in paragraph or ()],
+        unit=unit,
     )
     if "Voluntary Pledge" in f.response and f.pledges == "exclude":
         f.pledges = "include"  # asking for pledges by response means wanting them
@@ -458,7 +483,14 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
     if f.text:
         conds.append("r.pk IN (SELECT rowid FROM recommendations_fts WHERE recommendations_fts MATCH ?)")
         params.append(fts_query(f.text, has_lemmas(conn) if conn is not None else True))
-    return (" AND ".join(conds) or "1"), params
+    if f.paragraph:
+        conds.append(_in("r.paragraph", f.paragraph, params))
+    where = " AND ".join(conds) or "1"
+    if f.unit == "paragraphs":
+        # one matching record stands for its paragraph (State under review, session, number)
+        where = (f"r.pk IN (SELECT min(r.pk) FROM recommendations r WHERE {where} "
+                 "GROUP BY CASE WHEN r.paragraph IS NULL THEN 'pk' || r.pk ELSE r.sur || '|' || coalesce(r.session, '') || '|' || r.paragraph END)")
+    return where, params
 
 
 def execute(conn: sqlite3.Connection, sql: str, params: list | tuple = ()) -> sqlite3.Cursor:
@@ -472,7 +504,7 @@ def execute(conn: sqlite3.Connection, sql: str, params: list | tuple = ()) -> sq
 
 
 def count(conn: sqlite3.Connection, f: Filters) -> int:
-    """How many recommendations match."""
+    """How many recommendations match, in the unit of `f` (pairs, or paragraphs)."""
     where, params = where_sql(f, conn)
     return execute(conn, f"SELECT count(*) FROM recommendations r WHERE {where}", params).fetchone()[0]
 
@@ -503,12 +535,13 @@ FIELDS = (
 LIST_SEPARATOR = "; "
 
 
-def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) -> Iterator[dict]:
+def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, with_sources: bool = False) -> Iterator[dict]:
     """Matching recommendations with every field, in session, SuR, source order.
 
     Multi-valued fields (rs, rs_names, issues, themes) are joined with "; ". `rs` holds
     ISO3 codes ('' where the file named an unknown State); `level` and `iri` are added
-    when the store has implementation levels.
+    when the store has implementation levels; `sources` (with_sources) lists the files that
+    described the record and the values each gave (`sources`).
     """
     where, params = where_sql(f, conn)
     levels = has_levels(conn)
@@ -532,7 +565,8 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
                (SELECT group_concat(sdg, '{LIST_SEPARATOR}') FROM
                    (SELECT sdg FROM recommendation_sdgs WHERE rec_pk = r.pk ORDER BY sdg)) AS sdgs,
                (SELECT group_concat(grp, '{LIST_SEPARATOR}') FROM
-                   (SELECT grp FROM recommendation_groups WHERE rec_pk = r.pk ORDER BY grp)) AS groups
+                   (SELECT grp FROM recommendation_groups WHERE rec_pk = r.pk ORDER BY grp)) AS groups,
+               r.import_id AS _import_id, r.source_row AS _source_row
                {level_cols}
         LEFT JOIN countries c ON c.iso3 = r.sur
         WHERE {where}
@@ -541,14 +575,26 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None) ->
     if limit is not None:
         sql += " LIMIT ?"
         params = [*params, limit]
+    linked: set[int] = set()
+    imports: dict[int, tuple[str, str]] = {}
+    if with_sources:  # one query per linked record only; a record with one source is described by its own row
+        linked = {r[0] for r in conn.execute("SELECT DISTINCT rec_pk FROM record_sources")}
+        imports = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, file_name, format FROM imports")}
     cur = execute(conn, sql, params)
     names = [d[0] for d in cur.description]
     for row in cur:
         rec = dict(zip(names, row))
-        rec.pop("pk")
+        pk = rec.pop("pk")
+        import_id, source_row = rec.pop("_import_id"), rec.pop("_source_row")
         rec["is_pledge"] = bool(rec["is_pledge"])
         if levels and rec["level"] is None:
             rec["level"] = "not_assessed"
+        if with_sources:
+            if pk in linked:
+                rec["sources"] = sources(conn, pk)
+            else:
+                file, fmt = imports.get(import_id, (None, None))
+                rec["sources"] = [{"file": file, "format": fmt, "row": source_row, "id": rec["id"], "values": None}]
         yield rec
 
 
@@ -596,3 +642,23 @@ def variant_notes(conn: sqlite3.Connection, f: Filters, found: int, *, most: int
             how = v if v.endswith("*") else f"{raw} OR {v}"
             notes.append(f"note: {what} as well would find {n:,} (this search finds {found:,}); search for {how} to include them")
     return notes
+def sources(conn: sqlite3.Connection, pk: int) -> list[dict]:
+    """The files that described a record, each with the values it gave (a record never linked has one)."""
+    rows = conn.execute(
+        "SELECT s.import_id, s.source_id, s.source_row, i.file_name, i.format FROM record_sources s JOIN imports i ON i.id = s.import_id "
+        "WHERE s.rec_pk = ? ORDER BY s.import_id",
+        (pk,),
+    ).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "SELECT r.import_id, r.id AS source_id, r.source_row, i.file_name, i.format FROM recommendations r "
+            "LEFT JOIN imports i ON i.id = r.import_id WHERE r.pk = ?",
+            (pk,),
+        ).fetchall()
+        return [{"file": r["file_name"], "format": r["format"], "row": r["source_row"], "id": r["source_id"], "values": None} for r in rows]
+    out = []
+    for r in rows:
+        values = dict(conn.execute("SELECT field, value FROM field_values WHERE rec_pk = ? AND import_id = ? ORDER BY field",
+                                   (pk, r["import_id"])).fetchall())
+        out.append({"file": r["file_name"], "format": r["format"], "row": r["source_row"], "id": r["source_id"], "values": values})
+    return out

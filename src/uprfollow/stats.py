@@ -68,6 +68,7 @@ class Tally:
 
     by: list[str]
     total: int
+    unit: str = "pairs"
     rows: list[dict[str, Any]] = field(default_factory=list)
     values: list[list[Any]] = field(default_factory=list)  # ordered values of each category
     counts: dict[tuple, int] = field(default_factory=dict)
@@ -408,6 +409,11 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
                          hint=f"e.g. --by session --by response --percent {percent}; with one --by, percentages are of the total")
     if "level" in by:
         require_levels(conn)
+    if f.unit == "paragraphs" and (multi := [b for b in by if b in MULTI_VALUED or b == "level"]):
+        raise UsageError(
+            f"--unit paragraphs cannot count by {', '.join(multi)}: the pairs of one paragraph may differ in it",
+            hint="count by a single-valued category (sur, response, action, session, cycle, year), or use --unit pairs",
+        )
     r_cats = [c for c in by if c in ("response", "sur", "action", "session", "cycle", "year")]
     if ("sur-group" in by or "sur-org" in by) and "sur" not in r_cats:
         r_cats.append("sur")
@@ -421,7 +427,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             if job is not None:
                 job.cancel()
     total = len(matched)
-    result = Tally(by=by, total=total, percent=percent, top=top)
+    result = Tally(by=by, total=total, percent=percent, top=top, unit=f.unit)
     if total == 0:
         result.values = [[] for _ in by]
         return result
@@ -471,6 +477,7 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             row["percent"] = result.share(key, n)
             if len(by) == 2:
                 row["percent_of"] = percent
+            row["unit"] = f.unit  # JSON always names it; CSV/XLSX carry the column when it is not the default (see cli)
             result.rows.append(row)
     if "level" in by:
         _triggered(result, total)

@@ -231,12 +231,12 @@ def console(width: int | None = None):
 
 
 def print_table(columns: list[tuple[str, dict]], rows: Iterable[list[str]], *, title: str | None = None, lines: bool = False,
-                expand: bool = False, sections: Iterable[bool] = (), pipe_width: int | None = None) -> None:
+                expand: bool = False, sections: Iterable[bool] = (), pipe_width: int | None = None, caption: str | None = None) -> None:
     """The one table renderer: (header, rich column options) pairs and rows of text; `sections` ends a section after a row;
     `pipe_width`: the width when stdout is not a terminal (rich's default is 80)."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=lines, expand=expand)
+    table = Table(title=title, title_justify="left", show_lines=lines, expand=expand, caption=caption, caption_justify="left")
     for name, kw in columns:
         table.add_column(name, **kw)
     ends = iter(sections)

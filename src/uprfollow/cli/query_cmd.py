@@ -25,6 +25,11 @@ class Pledges(str, Enum):
     only = "only"
 
 
+class Unit(str, Enum):
+    pairs = "pairs"
+    paragraphs = "paragraphs"
+
+
 class Sort(str, Enum):
     auto = "auto"
     count = "count"
@@ -81,6 +86,14 @@ GroupOpt = Annotated[
 ]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
+ParagraphOpt = Annotated[
+    list[str] | None, typer.Option("--paragraph", metavar="N.N", help="Paragraph number in the report (186.23), as OHCHR lists give it.", show_default=False)
+]
+UnitOpt = Annotated[
+    Unit,
+    typer.Option("--unit", help="What counts as one: pairs (recommendation x recommending State, UPR Info's unit) or paragraphs (OHCHR's).",
+                 case_sensitive=False),
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
     Path | None,
@@ -98,6 +111,7 @@ def _filters(db: Path | None = None, **kw: Any):
         kw["added_issues"] = added_issues(db)
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
+    kw["unit"] = kw["unit"].value
     return make_filters(**kw)
 
 
@@ -140,6 +154,8 @@ def search_cmd(
     sdg: SdgOpt = None,
     group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    paragraph: ParagraphOpt = None,
+    unit: UnitOpt = Unit.pairs,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
         int | None,
@@ -180,18 +196,20 @@ def search_cmd(
         group=group,
         pledges=pledges,
         text=text,
+        paragraph=paragraph,
+        unit=unit,
     )
     format, output = resolve_output(format, output, infer=not count)
     with _open(db) as store:
         if count:
             n = query.count(store.conn, f)
             # a bare number, for scripts: $(upr search ... --count)
-            write_text(json.dumps({"count": n}) if format == Format.json else str(n), output)
+            write_text(json.dumps({"count": n, "unit": f.unit}) if format == Format.json else str(n), output)
             for note in query.variant_notes(store.conn, f, n):
                 err(note)
             return
         cap = limit if limit is not None else (100 if format == Format.table else None)
-        rows = query.search(store.conn, f, limit=cap)
+        rows = query.search(store.conn, f, limit=cap, with_sources=format == Format.json)
         if format == Format.table:
             shown = list(rows)
             if not shown:
@@ -200,13 +218,13 @@ def search_cmd(
                     err(note)
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
-            _search_table(shown)
+            _search_table(shown, f.unit)
             for note in query.variant_notes(store.conn, f, total):
                 err(note)
             if total > len(shown):
-                err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
+                err(f"showing {len(shown):,} of {total:,} recommendations ({f.unit}); use --limit N, or --format csv|json|xlsx for all of them")
             else:
-                err(counted(total, "recommendation"))
+                err(counted(total, "recommendation") if f.unit == "pairs" else f"{counted(total, 'paragraph')} (one row per paragraph)")
             return
         n = write_rows(rows, format, output, sheet="recommendations", title=title_line("upr search", f.describe()), bom=bom)
         if n == 0 and format != Format.json:  # JSON says it with []
@@ -247,6 +265,8 @@ def stats_cmd(
     sdg: SdgOpt = None,
     group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    paragraph: ParagraphOpt = None,
+    unit: UnitOpt = Unit.pairs,
     top: Annotated[
         int | None,
         typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by (and any tied with the Nth).", min=1, show_default=False),
@@ -307,6 +327,8 @@ def stats_cmd(
         group=group,
         pledges=pledges,
         text=text,
+        paragraph=paragraph,
+        unit=unit,
     )
     format, output = resolve_output(format, output)
     if chart is not None:
@@ -328,7 +350,12 @@ def stats_cmd(
             return
         _stats_table(t, shares=percent is not None)
         return
-    write_rows(iter(t.rows), format, output, sheet="stats", title=title_line("upr stats --by " + " --by ".join(by), f.describe()), bom=bom)
+    rows = t.rows
+    if format != Format.json and t.unit == "pairs":
+        # CSV and XLSX keep their columns for the default unit (scripts read them); a `unit` column says "paragraphs"
+        rows = [{k: v for k, v in r.items() if k != "unit"} for r in rows]
+    write_rows(iter(rows), format, output, sheet="stats" if t.unit == "pairs" else "stats (paragraphs)",
+               title=title_line("upr stats --by " + " --by ".join(by), f.describe()), bom=bom)
     if t.total == 0 and format != Format.json:
         err("no recommendations match")
 
@@ -336,18 +363,21 @@ def stats_cmd(
 # --- tables ------------------------------------------------------------------------------------
 
 
-def _search_table(rows: list[dict]) -> None:
+def _search_table(rows: list[dict], unit: str = "pairs") -> None:
+    caption = "one row per recommendation and recommending State (pairs)" if unit == "pairs" else "one row per paragraph"
     columns = [
         ("SuR", {"no_wrap": True}),
         ("Session", {"justify": "right"}),
+        ("Para.", {"no_wrap": True}),
         ("Recommendation", {"ratio": 6}),
         ("RS", {"min_width": 5}),
         ("Response", {}),
         ("Action", {"justify": "right"}),
         ("Issues", {"ratio": 2, "min_width": 14}),
     ]
-    print_table(columns, ([r["sur"], "" if r["session"] is None else str(r["session"]), r["text"], r["rs"] or "", r["response"] or "",
-                           "" if r["action"] is None else str(r["action"]), r["issues"] or ""] for r in rows), lines=True, expand=True)
+    print_table(columns, ([r["sur"], "" if r["session"] is None else str(r["session"]), r["paragraph"] or "", r["text"], r["rs"] or "",
+                           r["response"] or "", "" if r["action"] is None else str(r["action"]), r["issues"] or ""] for r in rows),
+                lines=True, expand=True, caption=caption)
 
 
 def _bar(value: int, biggest: int, width: int = 24) -> str:
@@ -382,7 +412,7 @@ def _stats_table(t, shares: bool = False) -> None:
             cells.append(_bar(r["count"], biggest) if v != TRIGGERED else "")
             rows.append(cells)
             ends.append(v == "not_assessed")
-        title = f"{CATEGORIES[t.by[0]]}"
+        title = f"{CATEGORIES[t.by[0]]}, counted in {t.unit}"
     else:
         first, second = t.values
         columns = [(f"{t.by[0]} \\ {t.by[1]}", {})] + [(t.label(1, v), {"justify": "right"}) for v in second]
@@ -416,10 +446,12 @@ def _stats_table(t, shares: bool = False) -> None:
         if shares and t.percent == "column":
             rows.append(["recommendations", *(f"{t.bases[1].get(b, 0):,}" for b in second), *([""] if sums else []), *([""] if trig else [])])
             ends.append(True)
-        title = f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}"
+        title = f"{CATEGORIES[t.by[0]]} × {CATEGORIES[t.by[1]]}, counted in {t.unit}"
     print_table(columns, rows, title=title, sections=ends)
     multi = [b for b in t.by if b in MULTI_VALUED]
-    note = f"{t.total:,} recommendations"
+    from ..query import UNIT_NOTES
+
+    note = f"{t.total:,} recommendations ({t.unit}: {UNIT_NOTES[t.unit]})"
     if multi:
         note += f"; {', '.join(multi)}: a recommendation counts once per value, so counts add up to more than {t.total:,}"
     if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
