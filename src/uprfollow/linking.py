@@ -338,6 +338,20 @@ def _conflicts(conn: sqlite3.Connection, pk: int, rid: str) -> list[dict]:
     return out
 
 
+SET_TABLES = (("recommendation_sdgs", "sdg"), ("recommendation_groups", "grp"))  # multi-valued fields every source adds to
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def carry_sets(conn: sqlite3.Connection, old: int, new: int) -> None:
+    """The SDGs and groups of persons of record `old` are also those of `new` (the union: they describe the same paragraph)."""
+    for table, col in SET_TABLES:
+        if _has_table(conn, table):
+            conn.execute(f"INSERT OR IGNORE INTO {table} (rec_pk, {col}) SELECT ?, {col} FROM {table} WHERE rec_pk = ?", (new, old))
+
+
 def add_alias(conn: sqlite3.Connection, alias: str, pk: int) -> None:
     conn.execute("INSERT OR IGNORE INTO record_aliases (id, rec_pk) VALUES (?, ?)", (alias, pk))
 
@@ -358,7 +372,10 @@ def move_record(conn: sqlite3.Connection, old: int, new: int) -> None:
     conn.execute("DELETE FROM record_aliases WHERE rec_pk = ?", (old,))
     rid = conn.execute("SELECT id FROM recommendations WHERE pk = ?", (old,)).fetchone()[0]
     add_alias(conn, rid, new)
-    for table in ("recommending_states", "recommendation_issues", "recommendation_themes", "record_sources", "field_values"):
+    carry_sets(conn, old, new)
+    tables = ["recommending_states", "recommendation_issues", "recommendation_themes", "record_sources", "field_values"]
+    tables += [t for t, _ in SET_TABLES if _has_table(conn, t)]
+    for table in tables:
         conn.execute(f"DELETE FROM {table} WHERE rec_pk = ?", (old,))
     conn.execute("DELETE FROM recommendations WHERE pk = ?", (old,))
 
@@ -512,6 +529,10 @@ def apply(conn: sqlite3.Connection, p: Plan, import_id: int, insert_new) -> None
         _ensure_own_source(conn, pk)
         _record_source(conn, pk, import_id, rec.id, rec.source_row, _values_of_rec(rec))
         add_alias(conn, rec.id, pk)
+        if rec.sdgs:
+            conn.executemany("INSERT OR IGNORE INTO recommendation_sdgs (rec_pk, sdg) VALUES (?,?)", [(pk, g) for g in rec.sdgs])
+        if rec.groups:
+            conn.executemany("INSERT OR IGNORE INTO recommendation_groups (rec_pk, grp) VALUES (?,?)", [(pk, g) for g in rec.groups])
         touched.add(pk)
     for rec, src in p.copies:
         pk = pks[rec.id]
@@ -583,6 +604,7 @@ def merge_store(conn: sqlite3.Connection) -> dict[str, int]:
                              [(pk, j, code, raw) for j, (code, raw) in enumerate(rs)])
             conn.executemany("INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)", [(pk, t) for t in themes])
             conn.executemany("INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)", [(pk, t) for t in issues])
+            carry_sets(conn, r["pk"], pk)
             add_alias(conn, r["id"], pk)
             # the stakeholder assessed the paragraph: each of its pairs carries the assessment
             conn.execute(
