@@ -479,6 +479,10 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
         new = [r for r in recs if r.id not in existing]
         report.already_present = len(recs) - len(new)
         report.added = len(new)
+        if existing:  # UPR Info's coding for recommendations `upr classify` predicted replaces the predictions
+            from .coding import adopt_human
+
+            adopt_human(conn, ((r.id, r.action, r.issues) for r in recs if r.id in existing))
         finished = datetime.now(UTC).isoformat(timespec="seconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "

@@ -10,6 +10,7 @@ from __future__ import annotations
 # import, search, stats; sheet, ingest, status; mia; then sample, vocab, db.
 # isort: off
 from . import importing, query_cmd  # noqa: F401
+from . import classify_cmd  # noqa: F401
 from . import followup  # noqa: F401
 from . import report_cmd  # noqa: F401
 from . import sample_cmd, vocab_cmd  # noqa: F401

@@ -36,6 +36,11 @@ class Pledges(str, Enum):
     only = "only"
 
 
+class Coding(str, Enum):
+    all = "all"
+    human = "human"
+
+
 class Sort(str, Enum):
     auto = "auto"
     count = "count"
@@ -77,6 +82,11 @@ LevelOpt = Annotated[
 ]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
+CodingOpt = Annotated[
+    Coding,
+    typer.Option("--coding", help="Action categories and issues: all (UPR Info's, else those `upr classify` predicted, marked *) or human (UPR Info's only).",
+                 case_sensitive=False),
+]
 FormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="table (for people), csv, json, or xlsx (needs -o).", case_sensitive=False)]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output (required for xlsx).", dir_okay=False, show_default=False)
@@ -88,6 +98,7 @@ def _filters(**kw: Any):
 
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
+    kw["coding"] = kw["coding"].value
     return make_filters(**kw)
 
 
@@ -126,6 +137,7 @@ def search_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    coding: CodingOpt = Coding.all,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
         int | None,
@@ -161,6 +173,7 @@ def search_cmd(
         level=level,
         pledges=pledges,
         text=text,
+        coding=coding,
     )
     format, output = _check_output(format, output, infer=not count)
     with _open(db) as store:
@@ -178,6 +191,10 @@ def search_cmd(
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown)
+            predicted = sum(r.get("action_source") not in (None, "upr-info") for r in shown)
+            if predicted or any(r.get("issues_source") not in (None, "upr-info") for r in shown):
+                err(f"* predicted by `upr classify` ({predicted} of {sum(r['action'] is not None for r in shown)} action categories shown are predicted); "
+                    "--coding human shows UPR Info's coding only")
             if total > len(shown):
                 err(f"showing {len(shown):,} of {total:,} recommendations; use --limit N, or --format csv|json|xlsx for all of them")
             else:
@@ -218,6 +235,7 @@ def stats_cmd(
     year: YearOpt = None,
     level: LevelOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    coding: CodingOpt = Coding.all,
     top: Annotated[int | None, typer.Option("--top", metavar="N", help="Only the N most frequent values of the first --by.", min=1, show_default=False)] = None,
     sort: Annotated[
         Sort, typer.Option("--sort", help="auto: natural order for action, session, cycle, year, level, response; by count for the rest.", case_sensitive=False)
@@ -259,6 +277,7 @@ def stats_cmd(
         level=level,
         pledges=pledges,
         text=text,
+        coding=coding,
     )
     format, output = _check_output(format, output)
     if chart is not None:
@@ -447,8 +466,8 @@ def _search_table(rows: list[dict]) -> None:
             r["text"],
             r["rs"] or "",
             r["response"] or "",
-            "" if r["action"] is None else str(r["action"]),
-            r["issues"] or "",
+            "" if r["action"] is None else str(r["action"]) + ("*" if r.get("action_source") not in (None, "upr-info") else ""),
+            (r["issues"] or "") + (" *" if r["issues"] and r.get("issues_source") not in (None, "upr-info") else ""),
         )
     _console().print(table)
 
@@ -474,6 +493,8 @@ def _stats_table(t) -> None:
         level = t.by[0] == "level"
         if level:
             table.add_column("% of assessed", justify="right")
+        if t.predicted:
+            table.add_column("predicted", justify="right")
         table.add_column("", no_wrap=True, overflow="crop", min_width=10)
         biggest = max((r["count"] for r in t.rows if r[t.by[0].replace("-", "_")] != TRIGGERED), default=0)
         for r in t.rows:
@@ -482,6 +503,8 @@ def _stats_table(t) -> None:
             if level:
                 p = r.get("percent_of_assessed")
                 cells.append("" if p is None else f"{p:.1f}")
+            if t.predicted:
+                cells.append(f"{r['predicted']:,}*" if r.get("predicted") else "")
             cells.append(_bar(r["count"], biggest) if v != TRIGGERED else "")
             table.add_row(*cells, end_section=v == "not_assessed")
     else:
@@ -517,3 +540,6 @@ def _stats_table(t) -> None:
     if len(t.by) == 1:  # the cross-tab shows counts only (and the triggered share of each row's assessed)
         note += f"; percentages are of {t.total:,}"
     err(note)
+    for cat, (n_pred, n_coded) in t.predicted.items():
+        what = "action categories" if cat == "action" else "recommendations' issues"
+        err(f"* {n_pred:,} of {n_coded:,} {what} are predicted by `upr classify` (--coding human: UPR Info's coding only)")
