@@ -113,7 +113,7 @@ def _print_explanation(e) -> None:
 
     from .. import vocab
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     name = {k: v.name for k, v in vocab.action_categories().items()}
     out.print(f"[bold]{e.id}[/bold]  {e.text}")
     if e.human_action is not None or e.human_issues:
