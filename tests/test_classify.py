@@ -318,3 +318,28 @@ def test_slovenia_list_is_coded_whole_from_a_real_export(tmp_path, db_path, expo
     assert all(r["issues"] and r["issues_source"] == "predicted" for r in rows)
     stats = runner.invoke(app, ["stats", "--by", "issue", "--sur", "SVN", "--db", str(db_path)])
     assert "predicted by `upr classify`" in stats.stderr
+
+
+def test_a_failed_classify_leaves_the_store_as_it_was(tmp_path, db_path, small_model, monkeypatch, runner):
+    _store(db_path, tmp_path)
+    before = _dump(db_path)
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(coding, "drop_superseded", broken)  # fails inside the write, after training
+    with open_store(db_path) as store, pytest.raises(sqlite3.OperationalError):
+        coding.classify(store, make_filters())
+    assert _dump(db_path) == before  # not even the model was kept
+
+
+def test_explain_and_bad_filters_write_nothing(tmp_path, db_path, small_model, runner):
+    _store(db_path, tmp_path)
+    runner.invoke(app, ["classify", "--db", str(db_path)])
+    before = _dump(db_path)
+    with open_store(db_path, readonly=True) as store:
+        rid = store.conn.execute("SELECT id FROM recommendations ORDER BY pk LIMIT 1").fetchone()[0]
+    assert runner.invoke(app, ["classify", "--explain", rid, "--db", str(db_path)]).exit_code == 0
+    bad = runner.invoke(app, ["classify", "--sur", "Atlantis", "--db", str(db_path)])
+    assert bad.exit_code == 2 and "unknown country 'Atlantis'" in bad.output
+    assert _dump(db_path) == before

@@ -641,9 +641,13 @@ def current_model(store: Store, *, save: bool = True) -> tuple[Model, bool]:
         model = rules_model(fingerprint, len(rows))
     if save:
         with store.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO coding_models (fingerprint, kind, coded_rows, created_at, tool_version, spec, weights) "
-                         "VALUES (?,?,?,?,?,?,?)", model.to_row())
+            save_model(conn, model)
     return model, True
+
+
+def save_model(conn: sqlite3.Connection, model: Model) -> None:
+    conn.execute("INSERT OR REPLACE INTO coding_models (fingerprint, kind, coded_rows, created_at, tool_version, spec, weights) "
+                 "VALUES (?,?,?,?,?,?,?)", model.to_row())
 
 
 def drop_superseded(conn: sqlite3.Connection) -> int:
@@ -703,7 +707,7 @@ class ClassifyResult:
 def classify(store: Store, f: Filters, *, dry_run: bool = False, keep_rows: bool = False) -> ClassifyResult:
     """Predict what is missing for every matching recommendation without human coding (see the module docstring)."""
     conn = store.conn
-    model, trained = current_model(store, save=not dry_run)
+    model, trained = current_model(store, save=False)  # saved with the predictions, in one transaction
     result = ClassifyResult(model, trained, dry_run=dry_run)
     where, params = where_sql(f, conn)
     model_col, join = ("c.model", "LEFT JOIN coding c ON c.rec_pk = r.pk") if has_tables(conn) else ("NULL", "")
@@ -747,6 +751,8 @@ def classify(store: Store, f: Filters, *, dry_run: bool = False, keep_rows: bool
     if dry_run:
         return result
     with store.write() as wconn:
+        if trained:
+            save_model(wconn, model)
         result.dropped = drop_superseded(wconn)
         pks = [(w[0],) for w in writes_coding]
         wconn.executemany("DELETE FROM coding_issues WHERE rec_pk = ?", pks)
