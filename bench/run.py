@@ -34,7 +34,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
-EXPECTED = ("bench_import", "bench_query", "bench_ingest", "bench_mia")  # the benchmarks the issues asked for
+EXPECTED = ("bench_import", "bench_query", "bench_ingest", "bench_mia", "bench_classify")  # the benchmarks the issues asked for
 
 CHILD = """
 import importlib, json, sys
@@ -229,6 +229,8 @@ def render(runs: list[ModuleRun], info: dict[str, str], *, command: str, started
     ]
     for m in runs:
         for r in m.results:
+            if r.get("markdown"):  # a module's own section, below
+                continue
             rss = _num(r.get("peak_rss_mb"), ",.0f")
             if r.get("baseline_peak_rss_mb") is not None:
                 rss += f" (baseline {_num(r['baseline_peak_rss_mb'], ',.0f')})"
@@ -240,6 +242,8 @@ def render(runs: list[ModuleRun], info: dict[str, str], *, command: str, started
                 f"{_num(r.get('baseline_seconds'), ',.3f')} | {_num(ratio, '.2f')}{' (memory)' if r.get('ratio_of') == 'memory' else ''} | "
                 f"{_cell(_data(r))} | {rss} |"
             )
+    for m in runs:  # sections a module writes itself (bench_classify: agreement, confusion matrix)
+        lines += [x for r in m.results if r.get("markdown") for x in ("", f"## {r['name']}", "", r["markdown"])]
     lines += [
         "",
         "## Benchmark modules",

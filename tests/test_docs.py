@@ -52,4 +52,4 @@ def test_help_lists_commands_in_the_order_of_the_work(runner):
 
     out = runner.invoke(app, ["--help"]).output
     listed = re.findall(r"^  ([a-z]+)\s{2,}", out.split("Commands:")[1], flags=re.M)
-    assert listed == ["import", "search", "stats", "sheet", "ingest", "status", "mia", "serve", "sample", "vocab", "db"]
+    assert listed == ["import", "search", "stats", "classify", "sheet", "ingest", "status", "mia", "serve", "sample", "vocab", "db"]

@@ -641,6 +641,10 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
         p = linking.plan(conn, new, report.format) if link else linking.Plan(insert=new)
         report.link = p.report
         _count(report, recs, new, p)
+        if existing:  # UPR Info's coding for recommendations `upr classify` predicted replaces the predictions
+            from .coding import adopt_human
+
+            adopt_human(conn, ((r.id, r.action, r.issues) for r in recs if r.id in existing))
         finished = datetime.now(UTC).isoformat(timespec="seconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
@@ -658,6 +662,10 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
             _insert_new(conn, new, import_id, language)
         else:
             linking.apply(conn, p, import_id, lambda rs: _insert_new(conn, rs, import_id, language))
+            if p.into_existing:  # UPR Info's coding that linking brought to a record replaces `upr classify`'s predictions
+                from .coding import drop_superseded
+
+                drop_superseded(conn)
     return report
 
 

@@ -360,6 +360,48 @@ def m009_one_record_per_recommendation(conn: sqlite3.Connection) -> None:
 
 
 @migration
+def m010_coding(conn: sqlite3.Connection) -> None:
+    """`upr classify`: predicted action categories and issues, kept apart from UPR Info's coding.
+
+    Human coding stays where it is (`recommendations.action`, `recommendation_issues`); a
+    prediction lives in `coding` / `coding_issues` with its source (`predicted` or `rules`),
+    confidence and the fingerprint of the model that made it. `coding_models` holds each
+    model as JSON (settings, vocabularies, class names, array shapes) and one BLOB of
+    little-endian float32 arrays: plain numbers, nothing that can run when a store is opened.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE coding_models (
+            fingerprint TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,                 -- 'learned' or 'rules'
+            coded_rows INTEGER NOT NULL,        -- UPR Info-coded recommendations it learned from
+            created_at TEXT NOT NULL,
+            tool_version TEXT NOT NULL,
+            spec TEXT NOT NULL,                 -- JSON
+            weights BLOB                        -- float32 arrays in the order spec lists
+        );
+        CREATE TABLE coding (
+            rec_pk INTEGER PRIMARY KEY REFERENCES recommendations(pk),
+            action INTEGER REFERENCES action_categories(level),   -- NULL: human-coded or below the threshold
+            action_source TEXT,                 -- 'predicted' or 'rules'; NULL when the action is human
+            action_confidence REAL,
+            issues_source TEXT,                 -- 'predicted' or 'rules'; NULL when the issues are human
+            model TEXT NOT NULL                 -- coding_models.fingerprint
+        );
+        CREATE TABLE coding_issues (
+            rec_pk INTEGER NOT NULL REFERENCES recommendations(pk),
+            issue TEXT NOT NULL REFERENCES issues(name),
+            confidence REAL NOT NULL,
+            PRIMARY KEY (rec_pk, issue)
+        );
+        CREATE INDEX coding_issues_issue ON coding_issues(issue, rec_pk);
+        CREATE INDEX coding_action ON coding(action, rec_pk);
+        """,
+    )
+
+
+@migration
 def m011_lemma_search(conn: sqlite3.Connection) -> None:
     """Each recommendation's language and lemmas, indexed beside its text (see lemmas.py).
 

@@ -30,6 +30,7 @@ from .errors import UsageError
 from .lemmas import LANGUAGES, WORD, lemma, token
 
 PLEDGE_MODES = ("exclude", "include", "only")
+CODING_MODES = ("all", "human")  # `--coding`: human = UPR Info's coding only; all = also `upr classify`'s predictions
 ISSUE_MODES = ("any", "all")
 LEVEL_VIEW = "recommendation_levels"
 @dataclass
@@ -57,6 +58,7 @@ class Filters:
     group: list[str] = field(default_factory=list)  # affected persons / groups of persons
     paragraph: list[str] = field(default_factory=list)
     unit: str = "pairs"
+    coding: str = "all"
 
     def describe(self) -> str:
         """A short human description, for messages ("sur=HTI, cycle=1")."""
@@ -73,6 +75,8 @@ class Filters:
             parts.append(f"text={self.text!r}")
         if self.pledges != "exclude":
             parts.append(f"pledges={self.pledges}")
+        if self.coding != "all":
+            parts.append(f"coding={self.coding}")
         return ", ".join(parts)
 
 
@@ -186,6 +190,7 @@ def make_filters(
     added_issues: Iterable[str] = (),
     paragraph: Iterable[str] = (),
     unit: str = "pairs",
+    coding: str = "all",
 ) -> Filters:
     """Resolve user spellings into a `Filters`; raise UsageError with a suggestion for unknown values."""
     if issue_mode not in ISSUE_MODES:
@@ -194,6 +199,8 @@ def make_filters(
         raise _unknown("pledge mode", pledges, PLEDGE_MODES, "--pledges")
     if unit not in UNITS:
         raise _unknown("unit", unit, UNITS, "--unit")
+    if coding not in CODING_MODES:
+        raise _unknown("coding", coding, CODING_MODES, "--coding")
     sessions = vocab.sessions()
     f = Filters(
         sur=_countries(sur or (), "--sur"),
@@ -224,6 +231,7 @@ def make_filters(
         group=[g.strip() for g in group or () if g.strip()],
         paragraph=[_paragraph(p) for p in paragraph or ()],
         unit=unit,
+        coding=coding,
     )
     if "Voluntary Pledge" in f.response and f.pledges == "exclude":
         f.pledges = "include"  # asking for pledges by response means wanting them
@@ -412,6 +420,20 @@ def require_levels(conn: sqlite3.Connection) -> None:
         )
 
 
+def uses_predictions(f: Filters, conn: sqlite3.Connection | None) -> bool:
+    """Whether `upr classify`'s predictions count here: --coding all and a store that holds some."""
+    if f.coding != "all" or conn is None:
+        return False
+    try:
+        return conn.execute("SELECT 1 FROM coding LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:  # a store from before `upr classify`
+        return False
+
+
+# the action category as counted: UPR Info's, else the prediction (only with predictions, see uses_predictions)
+ACTION_ALL = "coalesce(r.action, (SELECT c.action FROM coding c WHERE c.rec_pk = r.pk))"
+
+
 def _in(column: str, values: list, params: list) -> str:
     params.extend(values)
     return f"{column} IN ({', '.join('?' * len(values))})"
@@ -450,15 +472,21 @@ def where_sql(f: Filters, conn: sqlite3.Connection | None = None) -> tuple[str, 
         )
     if f.response:
         conds.append(_in("r.response", f.response, params))
+    predicted = uses_predictions(f, conn) if f.action or f.issue else False
     if f.action:
-        conds.append(_in("r.action", f.action, params))
+        conds.append(_in(ACTION_ALL if predicted else "r.action", f.action, params))
     if f.issue:
+        # predicted issues only count for recommendations without UPR Info's issues
+        extra = " UNION SELECT rec_pk FROM coding_issues WHERE {} AND rec_pk NOT IN (SELECT rec_pk FROM recommendation_issues)"
         if f.issue_mode == "any" or len(f.issue) == 1:
-            conds.append("r.pk IN (SELECT rec_pk FROM recommendation_issues WHERE " + _in("issue", f.issue, params) + ")")
+            sql = "r.pk IN (SELECT rec_pk FROM recommendation_issues WHERE " + _in("issue", f.issue, params)
+            if predicted:
+                sql += extra.format(_in("issue", f.issue, params))
+            conds.append(sql + ")")
         else:
             for issue in f.issue:
-                conds.append("r.pk IN (SELECT rec_pk FROM recommendation_issues WHERE issue = ?)")
-                params.append(issue)
+                conds.append("r.pk IN (SELECT rec_pk FROM recommendation_issues WHERE issue = ?" + (extra.format("issue = ?") if predicted else "") + ")")
+                params.extend([issue, issue] if predicted else [issue])
     if f.session:
         conds.append(_in("r.session", f.session, params))
     if f.cycle:
@@ -524,7 +552,10 @@ FIELDS = (
     "response",
     "response_raw",
     "action",
+    "action_source",
+    "action_confidence",
     "issues",
+    "issues_source",
     "themes",
     "is_pledge",
     "document",
@@ -533,6 +564,7 @@ FIELDS = (
     "groups",
 )
 LIST_SEPARATOR = "; "
+HUMAN_SOURCE = "upr-info"  # the source of coding that came with an imported file (UPR Info's coders)
 
 
 def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, with_sources: bool = False) -> Iterator[dict]:
@@ -545,6 +577,21 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, wi
     """
     where, params = where_sql(f, conn)
     levels = has_levels(conn)
+    if uses_predictions(f, conn):  # UPR Info's coding where it exists, else the prediction, each with its source
+        coding_cols = f"""{ACTION_ALL} AS action,
+               CASE WHEN r.action IS NOT NULL THEN '{HUMAN_SOURCE}'
+                    ELSE (SELECT c.action_source FROM coding c WHERE c.rec_pk = r.pk AND c.action IS NOT NULL) END AS action_source,
+               (SELECT c.action_confidence FROM coding c WHERE c.rec_pk = r.pk AND r.action IS NULL AND c.action IS NOT NULL) AS action_confidence,
+               coalesce((SELECT group_concat(issue, '{LIST_SEPARATOR}') FROM (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)),
+                        (SELECT group_concat(issue, '{LIST_SEPARATOR}') FROM (SELECT issue FROM coding_issues WHERE rec_pk = r.pk ORDER BY issue))) AS issues,
+               CASE WHEN EXISTS (SELECT 1 FROM recommendation_issues WHERE rec_pk = r.pk) THEN '{HUMAN_SOURCE}'
+                    ELSE (SELECT c.issues_source FROM coding c WHERE c.rec_pk = r.pk AND EXISTS (SELECT 1 FROM coding_issues ci WHERE ci.rec_pk = r.pk))
+               END AS issues_source,"""
+    else:
+        coding_cols = f"""r.action, CASE WHEN r.action IS NOT NULL THEN '{HUMAN_SOURCE}' END AS action_source, NULL AS action_confidence,
+               (SELECT group_concat(issue, '{LIST_SEPARATOR}') FROM
+                   (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)) AS issues,
+               CASE WHEN EXISTS (SELECT 1 FROM recommendation_issues WHERE rec_pk = r.pk) THEN '{HUMAN_SOURCE}' END AS issues_source,"""
     level_cols = (
         f", lv.level AS level, lv.iri AS iri FROM recommendations r LEFT JOIN {LEVEL_VIEW} lv ON lv.rec_pk = r.pk" if levels else " FROM recommendations r"
     )
@@ -556,9 +603,7 @@ def search(conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, wi
                (SELECT group_concat(name, '{LIST_SEPARATOR}') FROM
                    (SELECT coalesce(rc.name, s.name_raw) AS name FROM recommending_states s LEFT JOIN countries rc ON rc.iso3 = s.iso3
                     WHERE s.rec_pk = r.pk ORDER BY s.position)) AS rs_names,
-               r.response, r.response_raw, r.action,
-               (SELECT group_concat(issue, '{LIST_SEPARATOR}') FROM
-                   (SELECT issue FROM recommendation_issues WHERE rec_pk = r.pk ORDER BY issue)) AS issues,
+               r.response, r.response_raw, {coding_cols}
                (SELECT group_concat(theme, '{LIST_SEPARATOR}') FROM
                    (SELECT theme FROM recommendation_themes WHERE rec_pk = r.pk ORDER BY theme)) AS themes,
                r.is_pledge, r.document, r.comment,

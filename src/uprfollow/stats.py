@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import vocab
 from .errors import UsageError
-from .query import LEVEL_VIEW, Filters, execute, require_levels, where_sql
+from .query import ACTION_ALL, LEVEL_VIEW, Filters, execute, require_levels, uses_predictions, where_sql
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,6 +87,7 @@ class Tally:
             i = 0 if self.percent == "row" else 1
             base = self.bases[i].get(key[i]) if self.bases else None
         return round(100.0 * n / base, 2) if base else None
+    predicted: dict[str, tuple[int, int]] = field(default_factory=dict)  # action/issue -> (predicted, coded) among the matches
 
     def label(self, i: int, value: Any) -> str:
         return value_label(self.by[i], value)
@@ -171,7 +172,8 @@ def _r_columns(conn: sqlite3.Connection, f: Filters, cats: list[str]) -> tuple[n
     import numpy as np
 
     where, params = where_sql(f, conn)
-    columns = {"response": "r.response", "sur": "r.sur", "action": "r.action", "session": "r.session", "cycle": "r.cycle", "year": "r.year"}
+    action = ACTION_ALL if uses_predictions(f, conn) else "r.action"
+    columns = {"response": "r.response", "sur": "r.sur", "action": action, "session": "r.session", "cycle": "r.cycle", "year": "r.year"}
     if len(cats) == 1:
         # one category read in index order (response, with pledges left out): a GROUP BY without sorting
         sql = f"SELECT {columns[cats[0]]}, group_concat(r.pk) FROM recommendations r WHERE {where} GROUP BY 1"
@@ -202,7 +204,7 @@ def _r_columns(conn: sqlite3.Connection, f: Filters, cats: list[str]) -> tuple[n
             exprs.append(f"group_concat(coalesce(instr('{_sql_str(joined)}', '|' || {column} || '|'), -1))")
             decode.append((cat, [positions.get(i) for i in range(pos + 1)]))
         else:
-            column = {"action": "r.action", "session": "r.session", "cycle": "r.cycle", "year": "r.year"}[cat]
+            column = {"action": action, "session": "r.session", "cycle": "r.cycle", "year": "r.year"}[cat]
             exprs.append(f"group_concat(coalesce({column}, -1))")
             decode.append((cat, None))
     row = execute(conn, f"SELECT {', '.join(exprs)} FROM recommendations r WHERE {where}", params).fetchone()
@@ -246,9 +248,11 @@ def _from_lists(rows: list[tuple[Any, str]], mapping: dict[Any, list[Any]] | Non
     return _Long(np.concatenate(parts), np.repeat(np.array(codes, dtype=np.int64), lens), values)
 
 
-def _joined(conn: sqlite3.Connection, cat: str, sur_long: _Long | None) -> _Long:
+def _joined(conn: sqlite3.Connection, cat: str, sur_long: _Long | None, predicted: bool = False) -> _Long:
     """A category that lives outside `recommendations`, as a long form over every recommendation."""
     if cat == "issue":
+        if predicted:  # `upr classify`'s issues for the recommendations UPR Info did not code
+            return _from_lists(conn.execute(PREDICTED_ISSUES.format(pks="group_concat(rec_pk)")).fetchall())
         return _from_lists(conn.execute("SELECT issue, group_concat(rec_pk) FROM recommendation_issues GROUP BY issue").fetchall())
     if cat in JOINED_LISTS:
         col, table = JOINED_LISTS[cat]
@@ -264,6 +268,36 @@ def _joined(conn: sqlite3.Connection, cat: str, sur_long: _Long | None) -> _Long
         long.dedupe = True
         return long
     raise AssertionError(cat)  # pragma: no cover
+
+
+PREDICTED_ISSUES = """SELECT issue, {pks} FROM (SELECT issue, rec_pk FROM recommendation_issues UNION ALL
+    SELECT issue, rec_pk FROM coding_issues WHERE rec_pk NOT IN (SELECT rec_pk FROM recommendation_issues)) GROUP BY issue"""
+
+
+def _predicted_counts(conn: sqlite3.Connection, cat: str, mask: np.ndarray) -> tuple[dict[Any, int], int, int]:
+    """Among the matching recommendations: value -> how many have it predicted, and (predicted, coded) in all."""
+    import numpy as np
+
+    if cat == "action":
+        rows = conn.execute("SELECT c.action, group_concat(c.rec_pk) FROM coding c JOIN recommendations r ON r.pk = c.rec_pk "
+                            "WHERE r.action IS NULL AND c.action IS NOT NULL GROUP BY c.action").fetchall()
+        coded = conn.execute("SELECT group_concat(pk) FROM recommendations WHERE action IS NOT NULL").fetchone()[0]
+    else:
+        rows = conn.execute("SELECT issue, group_concat(rec_pk) FROM coding_issues WHERE rec_pk NOT IN "
+                            "(SELECT rec_pk FROM recommendation_issues) GROUP BY issue").fetchall()
+        coded = conn.execute("SELECT group_concat(DISTINCT rec_pk) FROM recommendation_issues").fetchone()[0]
+    per_value: dict[Any, int] = {}
+    predicted = np.zeros(len(mask), dtype=bool)
+    for value, text in rows:
+        keys = _ints(text)
+        keys = keys[keys < len(mask)]
+        keys = keys[mask[keys]]
+        per_value[value] = len(keys)
+        predicted[keys] = True
+    human = _ints(coded)
+    human = human[human < len(mask)]
+    n_pred = int(predicted.sum())
+    return per_value, n_pred, n_pred + int(mask[human].sum())
 
 
 def _country_mapping(conn: sqlite3.Connection, cat: str) -> dict[Any, list[Any]]:
@@ -359,7 +393,7 @@ def _crosstab(a: _Long, b: _Long, size: int) -> np.ndarray:
 MMAP_BYTES = 1 << 30  # read-only scans: map the file instead of copying pages into the cache
 
 
-def _start_joined(conn: sqlite3.Connection, cats: list[str]) -> dict[str, Any]:
+def _start_joined(conn: sqlite3.Connection, cats: list[str], predicted: bool = False) -> dict[str, Any]:
     """Start reading the joined categories, each on its own connection and thread (sqlite3 releases the GIL)."""
     row = conn.execute("PRAGMA database_list").fetchone()
     path = row[2] if row else ""
@@ -371,7 +405,7 @@ def _start_joined(conn: sqlite3.Connection, cats: list[str]) -> dict[str, Any]:
         other = sqlite3.connect(path, timeout=60)
         try:
             other.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            return _joined(other, cat, None)
+            return _joined(other, cat, None, predicted)
         finally:
             other.close()
 
@@ -418,10 +452,11 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
     if ("sur-group" in by or "sur-org" in by) and "sur" not in r_cats:
         r_cats.append("sur")
     joined = [c for c in by if c in ("issue", "level", "rs", "rs-group", "rs-org", *JOINED_LISTS)]
-    pending = _start_joined(conn, joined)  # read in other threads while this one reads the recommendations
+    predicted = uses_predictions(f, conn) and bool({"action", "issue"} & set(by))
+    pending = _start_joined(conn, joined, predicted)  # read in other threads while this one reads the recommendations
     try:
         matched, r_longs = _r_columns(conn, f, r_cats)
-        joined_longs = {cat: job.result() if job is not None else _joined(conn, cat, None) for cat, job in pending.items()}
+        joined_longs = {cat: job.result() if job is not None else _joined(conn, cat, None, predicted) for cat, job in pending.items()}
     finally:
         for job in pending.values():
             if job is not None:
@@ -481,6 +516,13 @@ def tally(conn: sqlite3.Connection, f: Filters, by: list[str], *, top: int | Non
             result.rows.append(row)
     if "level" in by:
         _triggered(result, total)
+    if predicted:  # say which counts are predictions: per value (one --by) and "N of M are predicted"
+        for cat in (c for c in by if c in ("action", "issue")):
+            per_value, n_pred, n_coded = _predicted_counts(conn, cat, mask)
+            result.predicted[cat] = (n_pred, n_coded)
+            if len(by) == 1:
+                for row in result.rows:
+                    row["predicted"] = per_value.get(row[key_name(cat)], 0)
     return result
 
 

@@ -668,3 +668,25 @@ def upr_session_of_symbol(symbol: str | None) -> int | None:
         return None
     found = hrc_sessions().get(int(m.group(1)), [])
     return found[0] if len(found) == 1 else None
+# --- tables of `upr classify` (coding.py) ------------------------------------------------------
+
+
+@cache
+def action_verbs() -> dict[str, int]:
+    """Opening verbs and phrases ("take measures", "ratify") -> action category 1-5."""
+    return {" ".join(r["verb"].lower().split()): int(r["level"]) for r in _rows("action_verbs.csv")}
+
+
+@cache
+def issue_keywords() -> list[tuple[str, str]]:
+    """(keyword, issue) pairs: a word or a word's beginning that points to an issue."""
+    return [(r["keyword"].lower(), r["issue"]) for r in _rows("issue_keywords.csv")]
+
+
+@cache
+def theme_issues() -> dict[str, list[str]]:
+    """OHCHR theme or SDG code ("D23", "S03") -> the UPR Info issues it is evidence for."""
+    out: dict[str, list[str]] = {}
+    for r in _rows("theme_issues.csv"):
+        out.setdefault(r["theme"].upper(), []).append(r["issue"])
+    return out

@@ -7,9 +7,10 @@ inside the commands that need them so `upr --help` stays instant.
 from __future__ import annotations
 
 # Importing a module registers its commands; `upr --help` lists them in this order, the order of the work:
-# import, search, stats; sheet, ingest, status; mia; serve; then sample, vocab, db.
+# import, search, stats, classify; sheet, ingest, status; mia; serve; then sample, vocab, db.
 # isort: off
 from . import importing, query_cmd  # noqa: F401
+from . import classify_cmd  # noqa: F401
 from . import followup  # noqa: F401
 from . import report_cmd  # noqa: F401
 from . import serve_cmd  # noqa: F401

@@ -28,6 +28,9 @@ class Pledges(str, Enum):
 class Unit(str, Enum):
     pairs = "pairs"
     paragraphs = "paragraphs"
+class Coding(str, Enum):
+    all = "all"
+    human = "human"
 
 
 class Sort(str, Enum):
@@ -86,6 +89,11 @@ GroupOpt = Annotated[
 ]
 PledgesOpt = Annotated[Pledges, typer.Option("--pledges", help="Voluntary pledges: left out (as UPR Info's figures), included, or only them.",
     case_sensitive=False)]
+CodingOpt = Annotated[
+    Coding,
+    typer.Option("--coding", help="Action categories and issues: all (UPR Info's, else those `upr classify` predicted, marked *) or human (UPR Info's only).",
+                 case_sensitive=False),
+]
 ParagraphOpt = Annotated[
     list[str] | None, typer.Option("--paragraph", metavar="N.N", help="Paragraph number in the report (186.23), as OHCHR lists give it.", show_default=False)
 ]
@@ -112,6 +120,7 @@ def _filters(db: Path | None = None, **kw: Any):
     kw["issue_mode"] = kw["issue_mode"].value
     kw["pledges"] = kw["pledges"].value
     kw["unit"] = kw["unit"].value
+    kw["coding"] = kw["coding"].value
     return make_filters(**kw)
 
 
@@ -156,6 +165,7 @@ def search_cmd(
     pledges: PledgesOpt = Pledges.exclude,
     paragraph: ParagraphOpt = None,
     unit: UnitOpt = Unit.pairs,
+    coding: CodingOpt = Coding.all,
     count: Annotated[bool, typer.Option("--count", help="Print only the number of matching recommendations.")] = False,
     limit: Annotated[
         int | None,
@@ -198,6 +208,7 @@ def search_cmd(
         text=text,
         paragraph=paragraph,
         unit=unit,
+        coding=coding,
     )
     format, output = resolve_output(format, output, infer=not count)
     with _open(db) as store:
@@ -219,6 +230,10 @@ def search_cmd(
                 return
             total = query.count(store.conn, f) if len(shown) == cap else len(shown)
             _search_table(shown, f.unit)
+            predicted = sum(r.get("action_source") not in (None, "upr-info") for r in shown)
+            if predicted or any(r.get("issues_source") not in (None, "upr-info") for r in shown):
+                err(f"* predicted by `upr classify` ({predicted} of {sum(r['action'] is not None for r in shown)} action categories shown are predicted); "
+                    "--coding human shows UPR Info's coding only")
             for note in query.variant_notes(store.conn, f, total):
                 err(note)
             if total > len(shown):
@@ -265,6 +280,7 @@ def stats_cmd(
     sdg: SdgOpt = None,
     group: GroupOpt = None,
     pledges: PledgesOpt = Pledges.exclude,
+    coding: CodingOpt = Coding.all,
     paragraph: ParagraphOpt = None,
     unit: UnitOpt = Unit.pairs,
     top: Annotated[
@@ -329,6 +345,7 @@ def stats_cmd(
         text=text,
         paragraph=paragraph,
         unit=unit,
+        coding=coding,
     )
     format, output = resolve_output(format, output)
     if chart is not None:
@@ -376,7 +393,10 @@ def _search_table(rows: list[dict], unit: str = "pairs") -> None:
         ("Issues", {"ratio": 2, "min_width": 14}),
     ]
     print_table(columns, ([r["sur"], "" if r["session"] is None else str(r["session"]), r["paragraph"] or "", r["text"], r["rs"] or "",
-                           r["response"] or "", "" if r["action"] is None else str(r["action"]), r["issues"] or ""] for r in rows),
+                           r["response"] or "",
+                           "" if r["action"] is None else str(r["action"]) + ("*" if r.get("action_source") not in (None, "upr-info") else ""),
+                           (r["issues"] or "") + (" *" if r["issues"] and r.get("issues_source") not in (None, "upr-info") else "")]
+                          for r in rows),
                 lines=True, expand=True, caption=caption)
 
 
@@ -401,6 +421,8 @@ def _stats_table(t, shares: bool = False) -> None:
         columns = [(t.by[0], {}), ("count", {"justify": "right"}), ("%", {"justify": "right"})]
         if level:
             columns.append(("% of assessed", {"justify": "right"}))
+        if t.predicted:
+            columns.append(("predicted", {"justify": "right"}))
         columns.append(("", {"no_wrap": True, "overflow": "crop", "min_width": 10}))
         biggest = max((r["count"] for r in t.rows if r[t.by[0].replace("-", "_")] != TRIGGERED), default=0)
         for r in t.rows:
@@ -409,6 +431,8 @@ def _stats_table(t, shares: bool = False) -> None:
             if level:
                 p = r.get("percent_of_assessed")
                 cells.append("" if p is None else f"{p:.1f}")
+            if t.predicted:
+                cells.append(f"{r['predicted']:,}*" if r.get("predicted") else "")
             cells.append(_bar(r["count"], biggest) if v != TRIGGERED else "")
             rows.append(cells)
             ends.append(v == "not_assessed")
@@ -463,3 +487,6 @@ def _stats_table(t, shares: bool = False) -> None:
             "total": f"; percentages are of {t.total:,}",
         }[t.percent]
     err(note)
+    for cat, (n_pred, n_coded) in t.predicted.items():
+        what = "action categories" if cat == "action" else "recommendations' issues"
+        err(f"* {n_pred:,} of {n_coded:,} {what} are predicted by `upr classify` (--coding human: UPR Info's coding only)")
