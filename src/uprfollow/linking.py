@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from .importer import Normalised
 
 THRESHOLD = 92.0            # rapidfuzz ratio (0-100); true links on the shared China pair score >= 95
-PARAGRAPH_FORMATS = frozenset({"ohchr-matrix", "uhri"})
-PAIR_FORMATS = frozenset({"upr-info-csv", "upr-info-xls"})
+PARAGRAPH_FORMATS = frozenset({"ohchr-matrix", "ohchr-matrix-doc", "uhri"})  # (a .doc list is an OHCHR matrix converted)
+PAIR_FORMATS = frozenset({"upr-info-csv", "upr-info-xls", "upr-info-uwazi"})  # UPR Info's 2015 export and its current one
 # fields whose values are kept per source; the shown value is picked by SHOWN_FROM
 FIELDS = ("text", "response", "response_raw", "paragraph", "document", "action", "issues", "themes", "rs")
 PARAGRAPH_FAMILIES = frozenset({"ohchr", "uhri"})  # sources that number paragraphs (OHCHR's matrices, UHRI)
@@ -69,7 +69,7 @@ def family(fmt: str) -> str:
     """Sources of one family describe the same things: two UPR Info exports are one source, not two."""
     if fmt in PAIR_FORMATS:
         return "upr-info"
-    if fmt == "ohchr-matrix":
+    if fmt in ("ohchr-matrix", "ohchr-matrix-doc"):
         return "ohchr"
     return fmt  # "uhri", "table" (hand-made lists)
 

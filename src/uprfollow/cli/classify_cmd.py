@@ -84,24 +84,22 @@ def classify_cmd(
            else f"rules (only {m.coded_rows:,} UPR Info-coded recommendations; a model needs {coding.MIN_CODED:,})")
     if result.trained and m.kind == "learned":
         how += f", trained now in {m.train_seconds:.1f} s"
-    from rich.console import Console
-    from rich.table import Table
+    from .output import print_table
 
-    table = Table(title=f"upr classify{' --dry-run' if dry_run else ''}: {how}; model {m.fingerprint}", title_justify="left")
-    table.add_column("")
-    table.add_column("recommendations", justify="right")
-    for label, n in (
-        ("in scope", result.in_scope),
-        ("coded by UPR Info (left as they are)", result.human_complete),
-        ("already predicted by this model (unchanged)", result.unchanged),
-        ("would be predicted now" if dry_run else "predicted now", result.classified),
-        (f"  action category given ({m.source})", result.action_coded),
-        (f"  action category left empty (confidence < {coding.ACTION_MIN})", result.action_uncoded),
-        (f"  issues given ({m.source})", result.issues_coded),
-        ("  issues left empty", result.issues_uncoded),
-    ):
-        table.add_row(label, f"{n:,}")
-    Console(highlight=False).print(table)
+    print_table(
+        [("", {}), ("recommendations", {"justify": "right"})],
+        ([label, f"{n:,}"] for label, n in (
+            ("in scope", result.in_scope),
+            ("coded by UPR Info (left as they are)", result.human_complete),
+            ("already predicted by this model (unchanged)", result.unchanged),
+            ("would be predicted now" if dry_run else "predicted now", result.classified),
+            (f"  action category given ({m.source})", result.action_coded),
+            (f"  action category left empty (confidence < {coding.ACTION_MIN})", result.action_uncoded),
+            (f"  issues given ({m.source})", result.issues_coded),
+            ("  issues left empty", result.issues_uncoded),
+        )),
+        title=f"upr classify{' --dry-run' if dry_run else ''}: {how}; model {m.fingerprint}",
+    )
     if result.dropped:
         err(f"{counted(result.dropped, 'prediction')} dropped: UPR Info's coding has arrived for them")
     err("dry run, nothing written" if dry_run else "see them with `upr search --format json` (action_source, action_confidence, issues_source) "
