@@ -105,7 +105,9 @@ def _command_line() -> str:
     import shlex
     import sys
 
-    return "upr " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name in ("upr", "__main__.py") else ""
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    ours = program.name == "upr" or (program.name == "__main__.py" and program.parent.name == "uprfollow")
+    return "upr " + shlex.join(sys.argv[1:]) if ours else ""
 
 
 def _batch(db, out_dir: Path, fmt: str, lang: str, session, cycle, template_dir, sample, workers, as_json: bool) -> None:

@@ -78,6 +78,7 @@ def write_digest(
 
 
 __all__ = [
-    "FORMATS", "Digest", "data_csv", "data_file_name", "default_command", "NoAssessments", "TemplateError", "build_digest", "digest_json", "digest_name", "output_name",
+    "FORMATS", "Digest", "NoAssessments", "TemplateError", "build_digest", "data_csv", "data_file_name", "default_command",
+    "digest_json", "digest_name", "output_name",
     "render_digest", "render_html", "render_pdf", "templates_dir", "write_atomic", "write_digest",
 ]

@@ -25,6 +25,8 @@ from functools import cache
 LANGUAGES = ("en", "fr", "es")
 CLDR_LOCALES = {"en": "en_GB", "fr": "fr", "es": "es"}  # en_GB: "4 November 2013", as UPR Info writes dates
 
+MIN_GROUPING_DIGITS = {"es": 2}  # CLDR numbers/minimumGroupingDigits (1 elsewhere)
+
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 
@@ -43,8 +45,10 @@ def format_number(value: float | int, lang: str, decimals: int = 0) -> str:
     """A number as the language writes it (CLDR): 1,234 / 1 234 / 1.234; 0.75 / 0,75."""
     from babel.numbers import format_decimal
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     rounded = round(value, decimals) if decimals else round(value)
+    # CLDR's minimum grouping digits (Spanish: 2, so 1234 but 12.345), which Babel's patterns do not apply
+    grouped = abs(rounded) >= 10 ** (2 + MIN_GROUPING_DIGITS.get(lang, 1))
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
     return format_decimal(rounded, format=pattern, locale=locale(lang), decimal_quantization=True)
 
 
