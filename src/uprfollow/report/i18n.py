@@ -395,15 +395,15 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "The file {file}, attached to this PDF, holds the data of this digest: one row per recommendation and voice, "
               "with the recommendation's number, its identifier in the store, its IRI and level, and each stakeholder's level "
               "and comment, so every figure can be checked. It was made from the store with the fingerprint {fingerprint} by "
-              "the command {command}.",
+              "the command below.",
         "fr": "Le fichier {file}, joint à ce PDF, contient les données de ce rapport : une ligne par recommandation et par voix, "
               "avec le numéro de la recommandation, son identifiant dans la base, son IRI et son niveau, et le niveau et le "
               "commentaire de chaque partie prenante, pour que chaque chiffre puisse être vérifié. Il a été produit à partir de "
-              "la base d'empreinte {fingerprint} par la commande {command}.",
+              "la base d'empreinte {fingerprint} par la commande ci-dessous.",
         "es": "El archivo {file}, adjunto a este PDF, contiene los datos de este informe: una fila por recomendación y voz, con "
               "el número de la recomendación, su identificador en la base, su IRI y nivel, y el nivel y el comentario de cada "
               "parte interesada, para que cada cifra pueda comprobarse. Se produjo a partir de la base con la huella "
-              "{fingerprint} mediante la orden {command}.",
+              "{fingerprint} mediante la orden siguiente.",
     },
     "n_recs": {"en": "{n} recommendations", "fr": "{n} recommandations", "es": "{n} recomendaciones"},
     "n_rec": {"en": "1 recommendation", "fr": "1 recommandation", "es": "1 recomendación"},

@@ -86,6 +86,15 @@ def data_file_name(d: Digest, lang: str) -> str:
     return digest_name(d, lang, "csv")
 
 
+def id_lines(d: Digest, per: int = 3) -> str:
+    """Each recommendation's number and identifier in the store, `per` pairs a line, in the digest's order (aligned)."""
+    order = [s for g in d.groups for s in g.items] + list(d.not_assessed)
+    ref_w = max([len(d.ref(s)) for s in order] + [1])
+    id_w = max([len(s.id) for s in order] + [1])
+    pairs = [f"{d.ref(s):<{ref_w}} {s.id:<{id_w}}" for s in order]
+    return "\n".join("   ".join(pairs[i:i + per]).rstrip() for i in range(0, len(pairs), per))
+
+
 def context(d: Digest, lang: str, command: str | None = None) -> dict[str, Any]:
     """What the templates see: the digest, the translator and the formatters for `lang`."""
     t = i18n.translator(lang)
@@ -175,6 +184,7 @@ def context(d: Digest, lang: str, command: str | None = None) -> dict[str, Any]:
         "state_gap": state_gap,
         "contested": is_contested,
         "data_file": data_file_name(d, lang),
+        "id_lines": lambda per: id_lines(d, per),
         "command": command or f"upr mia {d.iso3} --lang {lang}",
     }
 
