@@ -359,8 +359,8 @@ def test_digest_after_real_ingest_matches_upr_status(export_store, tmp_path, run
     assert {lv: d.summary.counts[lv] for lv in levels} == levels
     assert d.summary.disputed == sum(1 for r in rows if r["disputed"])
     contested = sum(1 for s in d.items if is_contested(s))
-    assert html.count("⚠ Disputed") + html.count("⚠ Contested") == d.summary.disputed
-    assert html.count("⚠ Contested") == contested
+    assert html.count("⚠ DISPUTED") + html.count("⚠ CONTESTED") == d.summary.disputed
+    assert html.count("⚠ CONTESTED") == contested
     assert len(d.sources) == 4
     for src in d.sources:
         assert f"<td>{src.name}</td>" in html.replace("&#39;", "'")
