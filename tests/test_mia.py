@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from uprfollow.cli import app
 from uprfollow.iri import statuses, summarise
+from uprfollow.report.data import is_contested
 from uprfollow.store import open_store
 
 
@@ -78,7 +79,7 @@ def hti_other(request, hti_store, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param) / f"hti-{request.param}.pdf"
     result = CliRunner().invoke(app, ["mia", "HTI", "--lang", request.param, "-o", str(out), "--db", str(hti_store)])
     assert result.exit_code == 0, result.output
-    return request.param, result, pdf_pages(out.read_bytes())
+    return request.param, result, pdf_pages(out.read_bytes()), out.read_bytes()
 
 
 def test_hti_every_stakeholder_and_assessed_recommendation(hti_text, hti_items):
@@ -111,7 +112,10 @@ def test_hti_disputes_marked(hti_text, hti_items):
     disputed = sum(1 for s in hti_items if s.disputed)
     assert disputed > 10
     body = "\n".join(hti_text)
-    assert body.count("⚠ DISPUTED") == disputed
+    contested = sum(1 for s in hti_items if is_contested(s))
+    assert 0 < contested < disputed  # contested (State vs the others' average >= 0.5) is a kind of dispute
+    assert body.count("⚠ CONTESTED") == contested
+    assert body.count("⚠ DISPUTED") == disputed - contested
     assert f"Disputed\nrecommendations: {disputed}." in body or f"Disputed recommendations: {disputed}." in body
 
 
@@ -173,14 +177,16 @@ def test_fetcher_refuses_files_and_urls(tmp_path):
 
 
 def test_hti_french_and_spanish_fixed_words(hti_other, hti_items):
-    lang, result, pages = hti_other
+    lang, result, pages, _ = hti_other
     n = len(pages)
-    disputed = sum(1 for s in hti_items if s.disputed)
+    disputed = sum(1 for s in hti_items if s.disputed and not is_contested(s))
     words = {
-        "fr": ("Évaluation de la mise en œuvre à mi-parcours", "Sommaire", "Indice de mise en œuvre", "Page 3 sur", "CONTESTÉE",
-               "Entièrement mise en œuvre", "Évaluation au 4 novembre 2013", "Annexe : recommandations non évaluées", "\u00a0%"),
+        "fr": ("Évaluation de la mise en œuvre à mi-parcours", "Sommaire", "Indice de mise en œuvre", "Page 3 sur", "AVIS DIVERGENTS",
+               "Entièrement mise en œuvre", "Évaluation au 4 novembre 2013", "Annexe\u202f: recommandations non évaluées", "\u00a0%",
+               "Haïti", "Recommandée par\u202f: ", "Recommandations contestées par thème", "Droits de l'enfant", "CONTESTÉE"),
         "es": ("Evaluación de la implementación a medio término", "Índice", "Índice de implementación", "Página 3 de", "EN DISPUTA",
-               "Totalmente implementada", "Evaluación al 4 de noviembre de 2013", "Anexo: recomendaciones no evaluadas", "\u00a0%"),
+               "Totalmente implementada", "Evaluación al 4 de noviembre de 2013", "Anexo: recomendaciones no evaluadas", "\u00a0%",
+               "Haití", "Recomendada por: ", "Recomendaciones impugnadas por tema", "Derechos del niño", "IMPUGNADA"),
     }[lang]
     text = "\n".join(pages)
     for w in words:
@@ -188,6 +194,8 @@ def test_hti_french_and_spanish_fixed_words(hti_other, hti_items):
     assert (f"Page {n} sur {n}" if lang == "fr" else f"Página {n} de {n}") in pages[-1]
     assert text.count("⚠ " + words[4]) == disputed
     assert "Mid-term Implementation Assessment" not in text and "Page 2 of" not in text
+    if lang == "fr":  # French typography: a narrow no-break space before the colon of every label
+        assert "Recommandée par:" not in text and "Recommandée par :" not in text
     assert result.stdout.strip().endswith(f"hti-{lang}.pdf")
 
 
@@ -350,9 +358,229 @@ def test_digest_after_real_ingest_matches_upr_status(export_store, tmp_path, run
     levels = {lv: sum(1 for r in rows if r["level"] == lv) for lv in ("fully", "partially", "not", "no_data", "not_assessed")}
     assert {lv: d.summary.counts[lv] for lv in levels} == levels
     assert d.summary.disputed == sum(1 for r in rows if r["disputed"])
-    assert html.count("⚠ Disputed") == d.summary.disputed
+    contested = sum(1 for s in d.items if is_contested(s))
+    assert html.count("⚠ DISPUTED") + html.count("⚠ CONTESTED") == d.summary.disputed
+    assert html.count("⚠ CONTESTED") == contested
     assert len(d.sources) == 4
     for src in d.sources:
         assert f"<td>{src.name}</td>" in html.replace("&#39;", "'")
     for lv, n in levels.items():
         assert re.search(rf"level-{lv}\" aria-hidden=\"true\"></span>[^<]+</th>\s*<td class=\"num\">{n}</td>", html), lv
+
+
+# --- issue 14: numbers a reader can trace, whole translations, every voice, checked accessibility and data ----------
+
+
+def test_hti_numbers_not_internal_ids_in_reading_text(hti_en, hti_text):
+    """No source gave HTI's paragraph numbers: R1, R2 ... in the digest's order, said so; IDs only in the data annex."""
+    d = hti_en["digest"]
+    assert d.numbering == "sequential"
+    order = [s for g in d.groups for s in g.items] + d.not_assessed
+    assert [d.refs[s.pk] for s in order] == [f"R{i}" for i in range(1, len(order) + 1)]
+    body = "\n".join(hti_text)
+    assert "numbered R1, R2 ... in the order of this" in re.sub(r"\s+", " ", body)
+    annex = next(i for i, p in enumerate(hti_text) if p.startswith("Data annex"))
+    reading = squash("\n".join(hti_text[:annex]))
+    data_annex = squash("\n".join(hti_text[annex:]))
+    for s in order:
+        assert s.id not in reading, s.id
+        assert s.id in data_annex, s.id
+    for s in order[:len(order) - len(d.not_assessed)]:  # each assessed recommendation is headed by its number
+        assert re.search(rf"^{d.refs[s.pk]} · ", body, re.M), d.refs[s.pk]
+
+
+def test_paragraph_numbers_when_a_source_gives_them(hti_store, tmp_path):
+    """A record with a paragraph number (OHCHR; UPR Info rows linked to it) is cited by it; the others get R-numbers."""
+    from uprfollow.report import build_digest, render_html
+
+    db = tmp_path / "para.db"
+    src, dst = sqlite3.connect(hti_store), sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    with dst:  # constructed: paragraph numbers given to three of HTI's recommendations, one of them blank
+        pks = [r[0] for r in dst.execute("SELECT pk FROM recommendations WHERE sur = 'HTI' AND NOT is_pledge ORDER BY pk LIMIT 3")]
+        dst.execute("UPDATE recommendations SET paragraph = '88.21' WHERE pk = ?", (pks[0],))
+        dst.execute("UPDATE recommendations SET paragraph = '88.4' WHERE pk = ?", (pks[1],))
+        dst.execute("UPDATE recommendations SET paragraph = '  ' WHERE pk = ?", (pks[2],))
+    dst.close()
+    with open_store(db, readonly=True) as store:
+        d = build_digest(store, "HTI")
+    assert d.numbering == "mixed"
+    assert d.refs[pks[0]] == "88.21" and d.refs[pks[1]] == "88.4" and d.refs[pks[2]].startswith("R")
+    sequential = sorted(int(r[1:]) for r in d.refs.values() if r.startswith("R"))
+    assert sequential == list(range(1, len(d.items) - 1))
+    html = render_html(d, "en")
+    assert "88.21 · " in html and "cited by their paragraph number" in html
+
+
+def _layout(html: str):
+    """WeasyPrint's laid-out pages (the same layout write_pdf uses)."""
+    from weasyprint import HTML
+
+    from uprfollow.report.render import make_fetcher, templates_dir
+
+    return HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=make_fetcher([templates_dir()])).render().pages
+
+
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", ()) or ():
+        yield from _boxes(child)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_hti_print_faults(hti_en, lang):
+    """Headers stay inside their tables, annex rows and recommendations are never split, headings never end a page."""
+    from uprfollow.report import render_html
+
+    pages = _layout(render_html(hti_en["digest"], lang))
+    seen: dict[str, set[int]] = {}
+    for number, page in enumerate(pages):
+        flow = []
+        for box in _boxes(page._page_box):
+            el = box.element
+            if el is None:
+                continue
+            tag, cls = box.element_tag, el.get("class") or ""
+            if tag == "article" or (tag == "tr" and el.find("td") is not None):
+                seen.setdefault(id(el), set()).add(number)
+            if tag == "table" and "sources" in cls and getattr(box, "is_table_wrapper", False) is False:
+                right = box.content_box_x() + box.width
+                for cell in _boxes(box):
+                    if cell.element_tag == "th":
+                        for line in _boxes(cell):
+                            if type(line).__name__ == "TextBox":
+                                assert line.position_x + line.width <= right + 0.5, (lang, line.text)
+            if tag in ("h2", "h3", "article", "p", "table") and type(box).__name__ in ("BlockBox", "TableWrapperBox"):
+                flow.append((box.position_y, tag, el))
+        # the last block started on the page is not a heading (a heading is kept with what follows it)
+        flow.sort(key=lambda f: f[0])
+        if flow and number > 1:
+            assert flow[-1][1] not in ("h2", "h3"), (lang, number + 1, flow[-1][2].text)
+    split = [pages_ for pages_ in seen.values() if len(pages_) > 1]
+    assert not split, (lang, split[:3])
+
+
+def _names_outside_quotes(text: str, names: dict[str, str], verbatim: str) -> list[str]:
+    """English names that appear in `text` more often than in the texts quoted as written (recommendations, comments)."""
+    flat, quoted = re.sub(r"\s+", " ", text), re.sub(r"\s+", " ", verbatim)
+    leaks = []
+    for english, translated in names.items():
+        if english == translated or english in translated:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(english)}(?!\w)")
+        if len(pattern.findall(flat)) > len(pattern.findall(quoted)):
+            leaks.append(english)
+    return leaks
+
+
+def test_hti_french_and_spanish_have_no_english_state_or_issue_name(hti_other, hti_en):
+    from uprfollow import vocab
+    from uprfollow.report import i18n
+
+    lang, _, pages, _ = hti_other
+    d = hti_en["digest"]
+    text = "\n".join(pages)
+    codes = {d.iso3} | {c for s in d.items for c in s.rs}
+    countries = vocab.countries()
+    states = {countries[c].name: i18n.state_name(c, lang, countries[c].name) for c in codes if c in countries}
+    issues = {name: names[lang] for name, names in i18n.issue_names().items()}
+    assert states["Haiti"] == {"fr": "Haïti", "es": "Haití"}[lang]
+    verbatim = "\n".join([s.text for s in d.items] + [v.comment or "" for s in d.items for v in s.voices]
+                         + [v.stakeholder for s in d.items for v in s.voices])
+    assert _names_outside_quotes(text, states, verbatim) == []
+    assert _names_outside_quotes(text, issues, verbatim) == []
+    # the check can fail: the English digest has the English names
+    english = "\n".join(hti_text_of(hti_en))
+    assert _names_outside_quotes(english, states, verbatim)
+
+
+def hti_text_of(rendered) -> list[str]:
+    return pdf_pages(rendered["pdf"])
+
+
+def test_hti_contested_summary_by_issue(hti_en, hti_text, hti_items):
+    from uprfollow.report.data import state_gap
+
+    d = hti_en["digest"]
+    both = [s for s in hti_items if state_gap(s) is not None]
+    contested = [s for s in both if is_contested(s)]
+    total = d.contested_total
+    assert (total.both, total.contested) == (len(both), len(contested)) and contested
+    page = next(p for p in hti_text if "Contested recommendations by issue" in p and "State rated higher" in p)
+    assert re.search(rf"^Total {total.both} {total.contested} {total.state_higher}$", page, re.M)
+    assert f"{total.contested} of the {total.both} recommendations assessed by the State" in re.sub(r"\s+", " ", page)
+    noted = [s for s in hti_items if s.response == "Noted"]
+    assert noted  # noted recommendations stay in the digest, with their levels
+    body = "\n".join(hti_text)
+    assert f"Noted recommendations: {len(noted)}," in re.sub(r"\s+", " ", body)
+
+
+def test_hti_pdf_ua_checks_pass(hti_en, hti_other):
+    """The machine-checkable part of PDF/UA-1 (tests/pdf_checks.py, and the pdfua package) on the real-data digest."""
+    import pdfua
+    from pdf_checks import pdf_ua_failures
+
+    lang, _, _, data = hti_other
+    assert pdf_ua_failures(hti_en["pdf"], "en") == []
+    assert pdf_ua_failures(data, lang) == []
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(hti_en["pdf"])
+        f.flush()
+        report = pdfua.validate(f.name)
+    assert [(x.rule_id, x.message) for x in report.findings] == []
+    assert len(report.outcomes) >= 10  # its rules ran (one, UA-14-001, stops on WeasyPrint's /K arrays: see pdf_checks)
+
+
+def test_pdf_ua_check_can_fail():
+    """The checker finds what a plain, untagged WeasyPrint PDF lacks."""
+    from pdf_checks import pdf_ua_failures
+
+    from uprfollow.report.render import import_weasyprint
+
+    import_weasyprint()
+    from weasyprint import HTML
+
+    plain = HTML(string="<html><body><h2>T</h2><table><tr><td>1</td></tr></table></body></html>").write_pdf()
+    fails = pdf_ua_failures(plain, "en")
+    assert "catalog: no structure tree" in fails
+
+
+def test_hti_embedded_data_and_data_file(hti_store, runner, tmp_path):
+    """The PDF carries its data as a CSV file; --data writes the same file beside it; the store is not touched."""
+    import csv
+    import hashlib
+
+    import pikepdf
+
+    from uprfollow.report import build_digest
+    from uprfollow.report.data import spread, store_fingerprint
+
+    before = hashlib.sha256(Path(hti_store).read_bytes()).hexdigest()
+    out = tmp_path / "hti.pdf"
+    result = runner.invoke(app, ["mia", "HTI", "--db", str(hti_store), "-o", str(out), "--data"])
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(Path(hti_store).read_bytes()).hexdigest() == before
+    beside = out.with_suffix(".csv")
+    with pikepdf.open(out) as pdf:
+        assert list(pdf.attachments) == ["MIA-HTI-cycle1-en.csv"]
+        data = pdf.attachments["MIA-HTI-cycle1-en.csv"].get_file().read_bytes()
+    assert data == beside.read_bytes()
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines()))
+    with open_store(hti_store, readonly=True) as store:
+        d = build_digest(store, "HTI")
+        fingerprint = store_fingerprint(store)
+    assert len(rows) == sum(max(1, len(s.voices)) for s in d.items)
+    by_id = {s.id: s for s in d.items}
+    for row in rows:
+        s = by_id[row["id"]]
+        assert row["number"] == d.refs[s.pk]
+        assert row["iri"] == ("" if s.iri is None else f"{s.iri:.2f}") and row["level"] == s.level
+        assert row["spread"] == ("" if spread(s) is None else f"{spread(s):.2f}")
+        assert row["contested"] == ("yes" if is_contested(s) else "no")
+        assert row["store_fingerprint"] == fingerprint and fingerprint.startswith("sha256:")
+        assert row["command"].startswith("upr mia HTI")
+    voices = {(r["id"], r["stakeholder"]): r["voice_level"] for r in rows if r["stakeholder"]}
+    assert voices == {(s.id, v.stakeholder): v.level for s in d.items for v in s.voices}

@@ -43,7 +43,28 @@ def test_percent_and_dates():
     assert i18n.format_date("sometime", "en") == "sometime"
     assert i18n.format_date(None, "en") == ""
     assert i18n.join_list(["France", "Chile", "Spain"], "fr") == "France, Chile et Spain"
+    assert i18n.format_number(1234, "es") == "1234" and i18n.format_number(12345, "es") == "12.345"
     assert i18n.ordinal(1, "fr") == "1re" and i18n.ordinal(12, "fr") == "12e" and i18n.ordinal(12, "en") == "12"
+
+
+def test_names_and_french_typography():
+    """State names from CLDR (Babel) by the alpha-2 code of data/countries.csv; issue names from data/issues_i18n.csv."""
+    from uprfollow import vocab
+
+    assert i18n.state_name("HTI", "fr", "Haiti") == "Haïti" and i18n.state_name("HTI", "es", "Haiti") == "Haití"
+    assert i18n.state_name("BEL", "fr", "Belgium") == "Belgique" and i18n.state_name("BEL", "en", "Belgium") == "Belgium"
+    assert i18n.state_name("XXX", "fr", "Nowhere") == "Nowhere"  # no alpha-2 code: the English name stays
+    missing = [c.iso3 for c in vocab.countries().values() if c.un_member and i18n.state_name(c.iso3, "fr") == c.iso3]
+    assert missing == []  # every UN member has a French name
+    assert set(i18n.issue_names()) == set(vocab.issues())  # every one of the 54 issues, in the three languages
+    assert all(n["fr"] and n["es"] for n in i18n.issue_names().values())
+    assert i18n.issue_name("Women's rights", "fr") == "Droits des femmes"
+    assert i18n.issue_name("A12 Acceptance of international norms", "es") == "A12 Acceptance of international norms"
+    nn = "\u202f"
+    assert i18n.typography("Annexe : voir « ceci » ; bien ! non ?", "fr") == f"Annexe{nn}: voir «{nn}ceci{nn}»{nn}; bien{nn}! non{nn}?"
+    assert i18n.typography("http://example.org 10:30", "fr") == "http://example.org 10:30"
+    assert i18n.typography("Anexo: «x»", "es") == "Anexo: «x»"
+    assert i18n.translator("fr")("annex") == f"Annexe{nn}: recommandations non évaluées"
 
 
 def test_every_word_in_three_languages_with_the_same_placeholders():

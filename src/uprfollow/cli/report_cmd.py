@@ -47,6 +47,7 @@ def mia_cmd(
                                                        help="Force the 'sample data' notice on or off (default: shown when the data are marked fictional).",
                                                        show_default=False)] = None,
     workers: Annotated[int | None, typer.Option(help="With --all: processes to use (default: all cores).", min=1, show_default=False)] = None,
+    data: Annotated[bool, typer.Option("--data", help="Also write the digest's data (the CSV attached to the PDF) beside it, same name with .csv.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write the Mid-term Implementation Assessment digest of a State (PDF or HTML).
@@ -54,7 +55,8 @@ def mia_cmd(
     Cover, contents, methodology, sources, the implementation index with charts (also by
     response and by action category), every assessed recommendation grouped by issue with
     every stakeholder's level and comment (disputes marked), and an annex of the
-    recommendations nobody assessed. stdout gets only the path(s) written.
+    recommendations nobody assessed. The PDF carries its data as an attached CSV file
+    (--data writes it beside the PDF too). stdout gets only the path(s) written.
 
     File names: MIA-ISO3-cycleN-LANG.pdf (MIA-ISO3-sessionN-LANG.pdf with --session).
     With --all: exit 1 if any State failed; the others are still written.
@@ -81,6 +83,8 @@ def mia_cmd(
             raise UsageError("--all needs --out-dir DIR", hint="e.g. upr mia --all --out-dir digests/")
         if output is not None:
             raise UsageError("--output names one file; with --all use --out-dir")
+        if data:
+            raise UsageError("--data is for one State's digest", hint="the data file is attached to every PDF --all writes")
         _batch(db, out_dir, doc_format, lang.value, session, cycle, template_dir, sample_notice, workers, as_json)
         return
     if not state:
@@ -90,11 +94,21 @@ def mia_cmd(
     resolve_state(state)  # before opening the store, like sheet and status
     with open_store(db, readonly=True) as store:
         path = write_digest(store, state, out=output, out_dir=out_dir, fmt=doc_format, lang=lang.value, session=session, cycle=cycle,
-                            template_dir=template_dir, sample=sample_notice)
+                            template_dir=template_dir, sample=sample_notice, data=data, command=_command_line())
     if as_json:
         print_json([{"state": resolve_state(state), "file": str(path), "ok": True, "error": None}])
     else:
         typer.echo(str(path))
+
+
+def _command_line() -> str:
+    """The command as typed (`upr mia HTI --lang fr ...`), recorded in the digest's data file."""
+    import shlex
+    import sys
+
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    ours = program.name == "upr" or (program.name == "__main__.py" and program.parent.name == "uprfollow")
+    return "upr " + shlex.join(sys.argv[1:]) if ours else ""
 
 
 def _batch(db, out_dir: Path, fmt: str, lang: str, session, cycle, template_dir, sample, workers, as_json: bool) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..paths import replace_atomically
 from ..store import Store
-from .data import Digest, NoAssessments, build_digest, digest_json, digest_name, output_name
-from .render import TemplateError, render_html, render_pdf, templates_dir
+from .data import Digest, NoAssessments, build_digest, data_csv, digest_json, digest_name, output_name
+from .render import TemplateError, data_file_name, render_html, render_pdf, templates_dir
 
 FORMATS = ("pdf", "html")
 
@@ -25,11 +25,20 @@ def write_atomic(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def render_digest(d: Digest, *, fmt: str = "pdf", lang: str = "en", template_dir: Path | None = None) -> bytes:
-    html = render_html(d, lang, template_dir)
+def default_command(d: Digest, lang: str) -> str:
+    scope = f" --session {d.session}" if d.scope == "session" and d.session else f" --cycle {d.cycle}"
+    return f"upr mia {d.iso3}{scope} --lang {lang}"
+
+
+def render_digest(d: Digest, *, fmt: str = "pdf", lang: str = "en", template_dir: Path | None = None,
+                  command: str | None = None) -> bytes:
+    """The digest as PDF (with its data attached as CSV) or HTML bytes. `command`: what produced it, for the data file."""
+    command = command or default_command(d, lang)
+    html = render_html(d, lang, template_dir, command=command)
     if fmt == "html":
         return html.encode("utf-8")
-    return render_pdf(html, template_dir=template_dir)
+    desc = f"Data of the digest: one row per recommendation and voice; store {d.fingerprint}; command: {command}"
+    return render_pdf(html, template_dir=template_dir, attachments=[(data_file_name(d, lang), data_csv(d, command), desc)], date=d.as_of)
 
 
 def write_digest(
@@ -44,8 +53,13 @@ def write_digest(
     cycle: int | None = None,
     template_dir: Path | None = None,
     sample: bool | None = None,
+    data: bool = False,
+    command: str | None = None,
 ) -> Path:
-    """Build, render and write one State's digest; returns the path written (default name: see `output_name`)."""
+    """Build, render and write one State's digest; returns the path written (default name: see `output_name`).
+
+    With `data`, the digest's data (the CSV attached to the PDF) is also written beside it: same name, `.csv`.
+    """
     from ..paths import safe_name, safe_output_path
 
     d = build_digest(store, state, session=session, cycle=cycle, sample=sample)
@@ -55,12 +69,16 @@ def write_digest(
         folder = out_dir or Path(".")
         folder.mkdir(parents=True, exist_ok=True)
         path = safe_output_path(safe_name(digest_name(d, lang, fmt), what="file name"), base=folder, force=True)
-    data = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir)
-    write_atomic(path, data)
+    command = command or default_command(d, lang)
+    body = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir, command=command)
+    if data:
+        write_atomic(safe_output_path(path.with_suffix(".csv"), force=True), data_csv(d, command))
+    write_atomic(path, body)
     return path
 
 
 __all__ = [
-    "FORMATS", "Digest", "NoAssessments", "TemplateError", "build_digest", "digest_json", "digest_name", "output_name",
+    "FORMATS", "Digest", "NoAssessments", "TemplateError", "build_digest", "data_csv", "data_file_name", "default_command",
+    "digest_json", "digest_name", "output_name",
     "render_digest", "render_html", "render_pdf", "templates_dir", "write_atomic", "write_digest",
 ]

@@ -7,6 +7,9 @@ sources and the groups by issue; the templates turn it into words.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import re
 import sqlite3
 from collections import Counter
@@ -14,10 +17,12 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..errors import UprError, UsageError
-from ..iri import RecStatus, Summary, statuses, summarise, summarise_by
+from ..iri import DOUBLED_SCORE, RecStatus, Summary, statuses, summarise, summarise_by
 from ..store import Store
 
 RESPONSE_ORDER = ("Accepted", "Noted", "Pending", "Voluntary Pledge")
+LEVEL_VALUES = {lv: score / 2 for lv, score in DOUBLED_SCORE.items()}  # not 0, partially 0.5, fully 1 (as in the IRI)
+CONTESTED_GAP = 0.5  # the State's voice and the others' average differ by at least this much: contested
 SAMPLE_MARKER = "fictional"  # case-insensitive; see `is_sample`
 
 
@@ -47,6 +52,55 @@ class IssueGroup:
     summary: Summary
 
 
+def paragraph_of(item: RecStatus) -> str | None:
+    """The paragraph number a source gave the recommendation ("88.21"), or None.
+
+    Read from the record's `paragraph` (the store's `recommendations.paragraph` column; OHCHR
+    matrices and UHRI exports fill it, and UPR Info rows once linked to OHCHR's paragraphs):
+    blank or missing values count as none, whatever shape the record has.
+    """
+    value = getattr(item, "paragraph", None)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def voice_values(item: RecStatus) -> list[tuple[str, float]]:
+    """(stakeholder type, value) of every voice with a level that counts (no data is left out, as in the IRI)."""
+    return [(v.type, LEVEL_VALUES[v.level]) for v in item.voices if LEVEL_VALUES.get(v.level) is not None]
+
+
+def spread(item: RecStatus) -> float | None:
+    """Distance between the highest and the lowest voice (0 to 1); None with fewer than two voices that count."""
+    values = [x for _, x in voice_values(item)]
+    return round(max(values) - min(values), 2) if len(values) >= 2 else None
+
+
+def state_gap(item: RecStatus) -> float | None:
+    """The State's voice minus the average of the other stakeholders' voices; None unless both exist."""
+    values = voice_values(item)
+    state = [x for kind, x in values if kind == "state"]
+    others = [x for kind, x in values if kind != "state"]
+    if not state or not others:
+        return None
+    return round(sum(state) / len(state) - sum(others) / len(others), 2)
+
+
+def is_contested(item: RecStatus) -> bool:
+    """The State's voice and the others' average differ by at least 0.5 (CONTESTED_GAP)."""
+    gap = state_gap(item)
+    return gap is not None and abs(gap) >= CONTESTED_GAP
+
+
+@dataclass
+class ContestedRow:
+    issue: str | None
+    both: int                # recommendations with the State's voice and another's
+    contested: int
+    state_higher: int        # contested with the State's voice above the others'
+
+
 @dataclass
 class Digest:
     iso3: str
@@ -65,10 +119,26 @@ class Digest:
     as_of: str | None         # the latest as-of date of any assessment: the assessment's date
     sample: bool
     country_names: dict[str, str] = field(default_factory=dict)
+    refs: dict[int, str] = field(default_factory=dict)   # pk -> "88.21" (paragraph) or "R12" (digest order)
+    numbering: str = "sequential"                        # 'paragraph', 'sequential' or 'mixed'
+    contested_by_issue: list[ContestedRow] = field(default_factory=list)
+    fingerprint: str = ""
 
     @property
     def assessed_items(self) -> list[RecStatus]:
         return [s for s in self.items if s.voices]
+
+    def ref(self, item: RecStatus) -> str:
+        return self.refs[item.pk]
+
+    @property
+    def contested_total(self) -> ContestedRow:
+        rows = self.contested_by_issue
+        return ContestedRow(None, sum(r.both for r in rows), sum(r.contested for r in rows), sum(r.state_higher for r in rows))
+
+    @property
+    def noted(self) -> Summary | None:
+        return dict(self.by_response).get("Noted")
 
     def rs_names(self, item: RecStatus) -> list[str]:
         return [self.country_names.get(code, code) for code in item.rs]
@@ -164,6 +234,95 @@ def reading_order(item: RecStatus) -> tuple:
     return (item.session or 0, 0 if para else 1, _natural(para) if para else (), item.pk)
 
 
+def number(groups: list[IssueGroup], not_assessed: list[RecStatus]) -> tuple[dict[int, str], str]:
+    """Each recommendation's reference in the digest, and how they were made.
+
+    The paragraph number where a source gave one; else R1, R2 ... in the digest's order (issue by
+    issue, then the annex). Returns ({pk: ref}, 'paragraph' | 'sequential' | 'mixed').
+    """
+    refs: dict[int, str] = {}
+    n = 0
+    order = [s for g in groups for s in g.items] + list(not_assessed)
+    for s in order:
+        para = paragraph_of(s)
+        if para:
+            refs[s.pk] = para
+        else:
+            n += 1
+            refs[s.pk] = f"R{n}"
+    kind = "sequential" if n == len(order) else "paragraph" if n == 0 else "mixed"
+    return refs, kind
+
+
+def contested_by_issue(groups: list[IssueGroup]) -> list[ContestedRow]:
+    rows = []
+    for g in groups:
+        both = [s for s in g.items if state_gap(s) is not None]
+        hits = [s for s in both if is_contested(s)]
+        rows.append(ContestedRow(g.issue, len(both), len(hits), sum(1 for s in hits if (state_gap(s) or 0) > 0)))
+    return rows
+
+
+def store_fingerprint(store: Store) -> str:
+    """A short fingerprint of what the store holds: the files imported and ingested, and its recommendations and
+    current assessments (count and highest key), so two digests from the same data show the same value."""
+    conn = store.conn
+    parts = [str(conn.execute("PRAGMA user_version").fetchone()[0])]
+    for sql in ("SELECT sha256 FROM imports ORDER BY sha256", "SELECT sha256 FROM ingests ORDER BY sha256",
+                "SELECT count(*), coalesce(max(pk), 0) FROM recommendations",
+                "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM assessments WHERE current = 1"):
+        try:
+            parts.extend("|".join(map(str, row)) for row in conn.execute(sql))
+        except sqlite3.OperationalError:  # a store without the table (never with current migrations)
+            parts.append("-")
+    return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+DATA_COLUMNS = ("number", "paragraph", "id", "session", "issue", "response", "action", "iri", "level", "spread", "contested",
+                "stakeholder", "label", "stakeholder_type", "voice_level", "voice_value", "as_of", "comment",
+                "store_fingerprint", "command")
+
+
+def data_rows(d: Digest, command: str) -> list[dict[str, object]]:
+    """The digest's data: one row per recommendation and voice (one row with no voice for a recommendation nobody
+    assessed), in the digest's order, with the store's fingerprint and the command that made it."""
+    out: list[dict[str, object]] = []
+    order = [(g.issue, s) for g in d.groups for s in g.items] + [(None, s) for s in d.not_assessed]
+    for issue, s in order:
+        base = {"number": d.refs[s.pk], "paragraph": paragraph_of(s) or "", "id": s.id, "session": s.session or "",
+                "issue": issue or "", "response": s.response or "", "action": s.action or "",
+                "iri": "" if s.iri is None else f"{s.iri:.2f}", "level": s.level,
+                "spread": "" if spread(s) is None else f"{spread(s):.2f}", "contested": "yes" if is_contested(s) else "no",
+                "store_fingerprint": d.fingerprint, "command": command}
+        empty = {"stakeholder": "", "label": "", "stakeholder_type": "", "voice_level": "", "voice_value": "", "as_of": "",
+                 "comment": ""}
+        if not s.voices:
+            out.append({**base, **empty})
+        for v in s.voices:
+            value = LEVEL_VALUES.get(v.level)
+            out.append({**base, "stakeholder": v.stakeholder, "label": v.label or "", "stakeholder_type": v.type,
+                        "voice_level": v.level, "voice_value": "" if value is None else f"{value:.1f}",
+                        "as_of": (v.as_of or "")[:10], "comment": v.comment or ""})
+    return out
+
+
+def data_csv(d: Digest, command: str) -> bytes:
+    """`data_rows` as UTF-8 CSV (with a BOM, so spreadsheet programs read the accents), cells that look like formulas
+    neutralised."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=DATA_COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    for row in data_rows(d, command):
+        w.writerow({k: _cell(v) for k, v in row.items()})
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return "'" + value
+    return value
+
+
 def _sources(store: Store, iso3: str, items: list[RecStatus]) -> list[Source]:
     found: dict[str, Source] = {}
     for s in items:
@@ -252,6 +411,8 @@ def build_digest(
             grouped.setdefault(_primary_issue(s, sizes) or themes.get(s.pk), []).append(s)
     groups = [IssueGroup(k, grouped[k], summarise(grouped[k])) for k in sorted(grouped, key=lambda k: (k is None, _natural(k or "")))]
 
+    not_assessed = sorted((s for s in items if not s.voices), key=reading_order)
+    refs, numbering = number(groups, not_assessed)
     codes = {c for s in items for c in s.rs}
     names = {c: vocab.countries()[c].name for c in codes if c in vocab.countries()}
     sources = _sources(store, iso3, items)
@@ -268,11 +429,15 @@ def build_digest(
         by_response=by_response,
         by_action=by_action,
         groups=groups,
-        not_assessed=sorted((s for s in items if not s.voices), key=reading_order),
+        not_assessed=not_assessed,
         sources=sources,
         as_of=max(dates)[:10] if dates else None,
         sample=is_sample(store, iso3, items) if sample is None else sample,
         country_names=names,
+        refs=refs,
+        numbering=numbering,
+        contested_by_issue=contested_by_issue(groups),
+        fingerprint=store_fingerprint(store),
     )
 
 

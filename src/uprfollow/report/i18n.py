@@ -1,78 +1,65 @@
-"""Every fixed word of the MIA digest in English, French and Spanish, and how each language writes numbers and dates.
+"""Every fixed word of the MIA digest in English, French and Spanish; names, numbers and dates through CLDR (Babel).
 
-Small hand-written tables instead of Babel: the digest needs three languages, whole
-numbers, two-decimal index values, percentages and calendar dates, which fit in a
-few lines each and keep the output identical on every machine (CLDR data changes
-between Babel releases would change the digest's bytes).
+The fixed words are small hand-written tables (WORDS). Everything CLDR knows is taken
+from it through Babel, so a French or Spanish digest has no English left in it:
+State names (CLDR territory names, by the ISO 3166 alpha-2 code in data/countries.csv),
+numbers (1,234 / 1 234 / 1.234; 0.75 / 0,75), percentages (48% / 48 % / 48 %) and
+dates ("4 November 2013" / "4 novembre 2013" / "4 de noviembre de 2013"). UPR Info's
+issue names come from data/issues_i18n.csv, written for the project.
 
-Conventions (CLDR): English 1,234.5 and 48%; French 1 234,5 and 48 % (narrow no-break
-space between thousands, no-break space before %); Spanish 12.345,5 and 48 % (no
-grouping below 10,000, as CLDR's minimum grouping digits of 2 says). Dates: "21 March
-2014", "21 mars 2014", "21 de marzo de 2014".
+English State names stay the project's own (data/countries.csv, UPR Info's spelling).
+French typography (`typography`): a narrow no-break space (U+202F) before : ; ! ? and
+inside « », applied to the fixed words (never to texts and comments, quoted as written).
+
+The digest's bytes depend on the Babel (CLDR) version, as they depend on WeasyPrint's.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cache
 
 from ..vocab import LANGUAGES  # the one list of languages
+
+CLDR_LOCALES = {"en": "en_GB", "fr": "fr", "es": "es"}  # en_GB: "4 November 2013", as UPR Info writes dates
+
+MIN_GROUPING_DIGITS = {"es": 2}  # CLDR numbers/minimumGroupingDigits (1 elsewhere)
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 
 
-@dataclass(frozen=True)
-class NumberStyle:
-    decimal: str
-    group: str
-    min_grouping: int  # group only numbers with at least 3 + this many integer digits... see _group
-    percent: str       # format with {n}
+@cache
+def locale(lang: str):  # -> babel.Locale (imported on first use: `upr --help` stays quick)
+    from babel import Locale
+
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    return Locale.parse(CLDR_LOCALES[lang])
 
 
-NUMBER_STYLES = {
-    "en": NumberStyle(".", ",", 1, "{n}%"),
-    "fr": NumberStyle(",", NNBSP, 1, "{n}" + NBSP + "%"),
-    "es": NumberStyle(",", ".", 2, "{n}" + NBSP + "%"),
-}
-
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
-           "December"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
-           "décembre"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
-           "diciembre"),
-}
-
-DATE_PATTERNS = {"en": "{d} {m} {y}", "fr": "{d} {m} {y}", "es": "{d} de {m} de {y}"}
-MONTH_PATTERNS = {"en": "{m} {y}", "fr": "{m} {y}", "es": "{m} de {y}"}
-
-
-def _group(digits: str, style: NumberStyle) -> str:
-    if len(digits) < 4 + (style.min_grouping - 1):
-        return digits
-    parts = []
-    while len(digits) > 3:
-        parts.append(digits[-3:])
-        digits = digits[:-3]
-    parts.append(digits)
-    return style.group.join(reversed(parts))
-
-
+@cache
 def format_number(value: float | int, lang: str, decimals: int = 0) -> str:
-    """A number as the language writes it: 1,234 / 1 234 / 1234; 0.75 / 0,75."""
-    style = NUMBER_STYLES[lang]
-    text = f"{abs(value):.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    out = _group(whole, style) + (style.decimal + frac if frac else "")
-    return ("-" if value < 0 and float(text) != 0 else "") + out
+    """A number as the language writes it (CLDR): 1,234 / 1 234 / 1.234; 0.75 / 0,75."""
+    from babel.numbers import format_decimal
+
+    rounded = round(value, decimals) if decimals else round(value)
+    # CLDR's minimum grouping digits (Spanish: 2, so 1234 but 12.345), which Babel's patterns do not apply
+    grouped = abs(rounded) >= 10 ** (2 + MIN_GROUPING_DIGITS.get(lang, 1))
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
+    return format_decimal(rounded, format=pattern, locale=locale(lang), decimal_quantization=True)
 
 
+@cache
 def format_percent(share: float, lang: str, decimals: int = 0) -> str:
-    """A share 0..1 as a percentage: 48% / 48 % ."""
-    return NUMBER_STYLES[lang].percent.format(n=format_number(share * 100, lang, decimals))
+    """A share 0..1 as a percentage (CLDR): 48% / 48 % / 48 %."""
+    from babel.numbers import format_percent as babel_percent
+
+    pattern = None if not decimals else "#,##0." + "0" * decimals + "%"
+    return babel_percent(share, format=pattern, locale=locale(lang))
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -85,15 +72,72 @@ def parse_date(value: str | None) -> dt.date | None:
         return None
 
 
+@cache
 def format_date(value: str | dt.date | None, lang: str) -> str:
-    """'2014-03-21' -> '21 March 2014' / '21 mars 2014' / '21 de marzo de 2014'; unparseable text stays as given."""
+    """'2014-03-21' -> '21 March 2014' / '21 mars 2014' / '21 de marzo de 2014' (CLDR long dates); other text stays."""
     if value is None or value == "":
         return ""
     d = value if isinstance(value, dt.date) else parse_date(value)
     if d is None:
         return str(value)
-    day = "1er" if lang == "fr" and d.day == 1 else str(d.day)
-    return DATE_PATTERNS[lang].format(d=day, m=MONTHS[lang][d.month - 1], y=d.year)
+    from babel.dates import format_date as babel_date
+
+    text = babel_date(d, "long", locale=locale(lang))
+    if lang == "fr" and d.day == 1:  # French writes the first of the month as an ordinal: 1er août 2014
+        text = re.sub(r"^1(?=\s)", "1er", text)
+    return text
+
+
+_FR_BEFORE = re.compile(r"[ \u00a0\u202f]*([:;!?])(?=\s|$|[»)])")
+_FR_QUOTES = (re.compile(r"«[ \u00a0\u202f]*"), re.compile(r"[ \u00a0\u202f]*»"))
+
+
+def typography(text: str, lang: str) -> str:
+    """French: a narrow no-break space before : ; ! ? and inside « » (the other languages: unchanged)."""
+    if lang != "fr":
+        return text
+    text = _FR_BEFORE.sub(NNBSP + r"\1", text)
+    return _FR_QUOTES[1].sub(NNBSP + "»", _FR_QUOTES[0].sub("«" + NNBSP, text))
+
+
+def colon(lang: str) -> str:
+    """What follows a label: ':' or, in French, a narrow no-break space and ':'."""
+    return NNBSP + ":" if lang == "fr" else ":"
+
+
+@cache
+def _countries_iso2() -> dict[str, str]:
+    from .. import vocab
+
+    return {c.iso3: c.iso2 for c in vocab.countries().values() if getattr(c, "iso2", None)}
+
+
+def state_name(iso3: str, lang: str, english: str | None = None) -> str:
+    """A State's name in `lang`: CLDR's territory name (Babel) for fr/es, the project's own name in English.
+
+    An ISO3 code with no alpha-2 code or no CLDR name keeps its English name (or the code).
+    """
+    if lang == "en":
+        return english or iso3
+    iso2 = _countries_iso2().get(iso3)
+    name = locale(lang).territories.get(iso2) if iso2 else None
+    return (name or english or iso3).replace("\u2019", "'")
+
+
+@cache
+def issue_names() -> dict[str, dict[str, str]]:
+    """UPR Info's issues in each language: {English name: {"en": ..., "fr": ..., "es": ...}} (data/issues_i18n.csv)."""
+    from .. import vocab
+
+    with open(vocab.data_dir() / "issues_i18n.csv", encoding="utf-8", newline="") as f:
+        return {r["name"]: {"en": r["name"], "fr": r["fr"], "es": r["es"]} for r in csv.DictReader(f)}
+
+
+def issue_name(issue: str | None, lang: str) -> str | None:
+    """An issue's name in `lang`; a name not in the table (an OHCHR theme, a newer UPR Info issue) stays as written."""
+    if issue is None:
+        return None
+    return issue_names().get(issue, {}).get(lang) or issue
 
 
 # Every fixed word and sentence. Placeholders use str.format names; values are escaped by the templates.
@@ -188,6 +232,45 @@ WORDS: dict[str, dict[str, str]] = {
               "«{disputed}». Una recomendación que nadie comentó no está evaluada; figuran en el anexo. La acción iniciada "
               "es el número de recomendaciones total o parcialmente implementadas.",
     },
+    "intro_contested": {
+        "en": "Each recommendation shows every voice and its spread: the distance between the highest and the lowest level "
+              "given (0 when all agree, 1 when one says fully and another not). A recommendation is contested when the State's "
+              "own voice and the average of the other stakeholders' voices differ by at least 0.5; it is marked "
+              "\u201c{contested}\u201d, and contested recommendations are counted by issue in the implementation index. "
+              "Noted recommendations are kept with their levels: noted recommendations also trigger action.",
+        "fr": "Chaque recommandation présente chaque voix et leur écart : la distance entre le niveau le plus haut et le plus bas "
+              "(0 lorsque toutes concordent, 1 lorsque l'une dit entièrement et une autre non). Une recommandation est contestée "
+              "lorsque la voix de l'État et la moyenne des voix des autres parties prenantes diffèrent d'au moins 0,5 ; elle est "
+              "marquée « {contested} », et les recommandations contestées sont comptées par thème dans l'indice de mise en œuvre. "
+              "Les recommandations notées sont conservées avec leurs niveaux : elles aussi suscitent des actions.",
+        "es": "Cada recomendación muestra cada voz y su rango: la distancia entre el nivel más alto y el más bajo (0 cuando todas "
+              "coinciden, 1 cuando una dice totalmente y otra no). Una recomendación está impugnada cuando la voz del Estado y el "
+              "promedio de las voces de las demás partes interesadas difieren en al menos 0,5; se marca «{contested}», y las "
+              "recomendaciones impugnadas se cuentan por tema en el índice de implementación. Las recomendaciones tomadas en "
+              "cuenta se conservan con sus niveles: también ellas dan lugar a acciones.",
+    },
+    "numbering_paragraph": {
+        "en": "Recommendations are cited by their paragraph number in the report of the Working Group.",
+        "fr": "Les recommandations sont citées par leur numéro de paragraphe dans le rapport du Groupe de travail.",
+        "es": "Las recomendaciones se citan por su número de párrafo en el informe del Grupo de Trabajo.",
+    },
+    "numbering_sequential": {
+        "en": "No source gave the recommendations' paragraph numbers, so they are numbered R1, R2 ... in the order of this "
+              "digest (by issue, then the annex); the data annex gives each number's identifier in the store.",
+        "fr": "Aucune source ne donnait le numéro de paragraphe des recommandations : elles sont donc numérotées R1, R2 ... "
+              "dans l'ordre de ce rapport (par thème, puis l'annexe) ; l'annexe des données donne l'identifiant de chaque "
+              "numéro dans la base.",
+        "es": "Ninguna fuente daba el número de párrafo de las recomendaciones, por lo que se numeran R1, R2 ... en el orden "
+              "de este informe (por tema, luego el anexo); el anexo de datos da el identificador de cada número en la base.",
+    },
+    "numbering_mixed": {
+        "en": "Recommendations are cited by their paragraph number in the report of the Working Group where a source gave "
+              "one; the others are numbered R1, R2 ... in the order of this digest (by issue, then the annex).",
+        "fr": "Les recommandations sont citées par leur numéro de paragraphe dans le rapport du Groupe de travail lorsqu'une "
+              "source le donnait ; les autres sont numérotées R1, R2 ... dans l'ordre de ce rapport (par thème, puis l'annexe).",
+        "es": "Las recomendaciones se citan por su número de párrafo en el informe del Grupo de Trabajo cuando una fuente lo "
+              "daba; las demás se numeran R1, R2 ... en el orden de este informe (por tema, luego el anexo).",
+    },
     "intro_texts": {
         "en": "Recommendation texts and stakeholders' comments are reproduced as written.",
         "fr": "Les textes des recommandations et les commentaires des parties prenantes sont reproduits tels quels.",
@@ -232,6 +315,33 @@ WORDS: dict[str, dict[str, str]] = {
         "fr": "Barres empilées des recommandations par niveau, {what} : {parts}. Les mêmes chiffres sont dans le tableau.",
         "es": "Barras apiladas de las recomendaciones por nivel, {what}: {parts}. Las mismas cifras están en la tabla.",
     },
+    "noted_triggered": {
+        "en": "Noted recommendations: {n}, of which {assessed} assessed and {triggered} with triggered action.",
+        "fr": "Recommandations notées : {n}, dont {assessed} évaluées et {triggered} ayant suscité une action.",
+        "es": "Recomendaciones tomadas en cuenta: {n}, de las que {assessed} evaluadas y {triggered} con acción iniciada.",
+    },
+    "contested_title": {"en": "Contested recommendations by issue", "fr": "Recommandations contestées par thème",
+                        "es": "Recomendaciones impugnadas por tema"},
+    "contested_intro": {
+        "en": "{n} of the {both} recommendations assessed by the State and at least one other stakeholder are contested: "
+              "the State's voice and the others' average differ by at least 0.5.",
+        "fr": "{n} des {both} recommandations évaluées par l'État et au moins une autre partie prenante sont contestées : "
+              "la voix de l'État et la moyenne des autres diffèrent d'au moins 0,5.",
+        "es": "{n} de las {both} recomendaciones evaluadas por el Estado y al menos otra parte interesada están impugnadas: "
+              "la voz del Estado y el promedio de las demás difieren en al menos 0,5.",
+    },
+    "contested_none": {
+        "en": "No recommendation is contested: where the State and other stakeholders assessed the same recommendation "
+              "({both} recommendations), their voices differ by less than 0.5.",
+        "fr": "Aucune recommandation n'est contestée : lorsque l'État et d'autres parties prenantes ont évalué la même "
+              "recommandation ({both} recommandations), leurs voix diffèrent de moins de 0,5.",
+        "es": "Ninguna recomendación está impugnada: cuando el Estado y otras partes interesadas evaluaron la misma "
+              "recomendación ({both} recomendaciones), sus voces difieren en menos de 0,5.",
+    },
+    "issue": {"en": "Issue", "fr": "Thème", "es": "Tema"},
+    "both_voices": {"en": "State and others", "fr": "État et autres", "es": "Estado y otros"},
+    "contested_n": {"en": "Contested", "fr": "Contestées", "es": "Impugnadas"},
+    "state_higher": {"en": "State rated higher", "fr": "État plus positif", "es": "Estado más positivo"},
     "response": {"en": "Response", "fr": "Réponse", "es": "Respuesta"},
     "action": {"en": "Action category", "fr": "Catégorie d'action", "es": "Categoría de acción"},
     "resp_Accepted": {"en": "Accepted", "fr": "Acceptée", "es": "Aceptada"},
@@ -258,12 +368,31 @@ WORDS: dict[str, dict[str, str]] = {
     "also": {"en": "Also", "fr": "Aussi", "es": "También"},
     "recommended_by": {"en": "Recommended by", "fr": "Recommandée par", "es": "Recomendada por"},
     "iri_level": {"en": "IRI", "fr": "IRI", "es": "IRI"},
-    "disputed": {"en": "Disputed", "fr": "Contestée", "es": "En disputa"},
+    "disputed": {"en": "Disputed", "fr": "Avis divergents", "es": "En disputa"},
+    "contested": {"en": "Contested", "fr": "Contestée", "es": "Impugnada"},
+    "spread": {"en": "spread", "fr": "écart", "es": "rango"},
+    "no_state_voice": {"en": "no voice of the State", "fr": "sans avis de l'État", "es": "sin opinión del Estado"},
     "comment": {"en": "Comment", "fr": "Commentaire", "es": "Comentario"},
     "no_comment": {"en": "(no comment)", "fr": "(pas de commentaire)", "es": "(sin comentario)"},
     "sources_cited": {"en": "Sources", "fr": "Sources", "es": "Fuentes"},
     "paragraph": {"en": "Paragraph", "fr": "Paragraphe", "es": "Párrafo"},
-    "id": {"en": "ID", "fr": "ID", "es": "ID"},
+    "id": {"en": "Identifier in the store", "fr": "Identifiant dans la base", "es": "Identificador en la base"},
+    "number": {"en": "No.", "fr": "N\u00b0", "es": "N.\u00ba"},
+    "data_annex": {"en": "Data annex", "fr": "Annexe des données", "es": "Anexo de datos"},
+    "data_annex_intro": {
+        "en": "The file {file}, attached to this PDF, holds the data of this digest: one row per recommendation and voice, "
+              "with the recommendation's number, its identifier in the store, its IRI and level, and each stakeholder's level "
+              "and comment, so every figure can be checked. It was made from the store with the fingerprint {fingerprint} by "
+              "the command below.",
+        "fr": "Le fichier {file}, joint à ce PDF, contient les données de ce rapport : une ligne par recommandation et par voix, "
+              "avec le numéro de la recommandation, son identifiant dans la base, son IRI et son niveau, et le niveau et le "
+              "commentaire de chaque partie prenante, pour que chaque chiffre puisse être vérifié. Il a été produit à partir de "
+              "la base d'empreinte {fingerprint} par la commande ci-dessous.",
+        "es": "El archivo {file}, adjunto a este PDF, contiene los datos de este informe: una fila por recomendación y voz, con "
+              "el número de la recomendación, su identificador en la base, su IRI y nivel, y el nivel y el comentario de cada "
+              "parte interesada, para que cada cifra pueda comprobarse. Se produjo a partir de la base con la huella "
+              "{fingerprint} mediante la orden siguiente.",
+    },
     "n_recs": {"en": "{n} recommendations", "fr": "{n} recommandations", "es": "{n} recomendaciones"},
     "n_rec": {"en": "1 recommendation", "fr": "1 recommandation", "es": "1 recomendación"},
     # annex
@@ -306,6 +435,11 @@ def check_complete() -> list[str]:
     return [f"{k}:{lang}" for k, v in WORDS.items() for lang in LANGUAGES if not v.get(lang)]
 
 
+@cache
+def _typeset(key: str, lang: str) -> str:
+    return typography(WORDS[key][lang], lang)
+
+
 def translator(lang: str) -> Callable[..., str]:
     """t(key, **values): the fixed text in `lang`, with numbers already formatted by the caller."""
     if lang not in LANGUAGES:
@@ -313,7 +447,7 @@ def translator(lang: str) -> Callable[..., str]:
 
     def t(key: str, **values: object) -> str:
         try:
-            text = WORDS[key][lang]
+            text = _typeset(key, lang)
         except KeyError:
             raise KeyError(f"no text {key!r} in the digest's vocabulary") from None
         return text.format(**values) if values else text

@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import UprError
 from ..iri import ALL_LEVELS, LEVEL_LABELS, Summary
 from . import charts, i18n
-from .data import Digest
+from .data import Digest, is_contested, spread, state_gap
 
 MAIN_TEMPLATE = "mia.html"
 
@@ -79,7 +79,23 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     return _environment(tuple(template_dirs(template_dir)))
 
 
-def context(d: Digest, lang: str) -> dict[str, Any]:
+def data_file_name(d: Digest, lang: str) -> str:
+    """The name of the digest's data file (attached to the PDF, and written beside it with --data)."""
+    from .data import digest_name
+
+    return digest_name(d, lang, "csv")
+
+
+def id_lines(d: Digest, per: int = 3) -> str:
+    """Each recommendation's number and identifier in the store, `per` pairs a line, in the digest's order (aligned)."""
+    order = [s for g in d.groups for s in g.items] + list(d.not_assessed)
+    ref_w = max([len(d.ref(s)) for s in order] + [1])
+    id_w = max([len(s.id) for s in order] + [1])
+    pairs = [f"{d.ref(s):<{ref_w}} {s.id:<{id_w}}" for s in order]
+    return "\n".join("   ".join(pairs[i:i + per]).rstrip() for i in range(0, len(pairs), per))
+
+
+def context(d: Digest, lang: str, command: str | None = None) -> dict[str, Any]:
     """What the templates see: the digest, the translator and the formatters for `lang`."""
     t = i18n.translator(lang)
 
@@ -101,6 +117,10 @@ def context(d: Digest, lang: str) -> dict[str, Any]:
 
     def iri_value(v: float | None) -> str:
         return "–" if v is None else num(v, 2)
+
+    def state_name(iso3: str) -> str:
+        english = d.country_names.get(iso3) or (d.state if iso3 == d.iso3 else None)
+        return i18n.state_name(iso3, lang, english)
 
     def stype(kind: str) -> str:
         key = f"type_{kind}"
@@ -153,16 +173,29 @@ def context(d: Digest, lang: str) -> dict[str, Any]:
         "action_chart": action_chart,
         "generator": f"uprfollow {__version__}",
         "issue_anchor": lambda i, issue: f"issue-{i + 1}",
+        "colon": i18n.colon(lang),
+        "state": state_name(d.iso3),
+        "state_name": state_name,
+        "rs_names": lambda item: [state_name(c) for c in item.rs],
+        "issue_name": lambda issue: i18n.issue_name(issue, lang),
+        "issue_list": lambda issues: ", ".join(i18n.issue_name(i, lang) or "" for i in issues),
+        "ref": d.ref,
+        "spread": spread,
+        "state_gap": state_gap,
+        "contested": is_contested,
+        "data_file": data_file_name(d, lang),
+        "id_lines": lambda per: id_lines(d, per),
+        "command": command or f"upr mia {d.iso3} --lang {lang}",
     }
 
 
-def render_html(d: Digest, lang: str = "en", template_dir: Path | None = None) -> str:
+def render_html(d: Digest, lang: str = "en", template_dir: Path | None = None, command: str | None = None) -> str:
     """The digest as one self-contained HTML page (CSS inline, charts inline SVG). Deterministic for a given store."""
     env = environment(template_dir)
     try:
         template = env.get_template(MAIN_TEMPLATE)
         # Indentation between tags is only whitespace to the renderer (collapsed to one space): drop it, less to parse.
-        return _INDENT.sub(">\n<", template.render(context(d, lang)))
+        return _INDENT.sub(">\n<", template.render(context(d, lang, command)))
     except jinja2.TemplateNotFound as e:
         raise TemplateError(f"template {e.name!r} not found in {', '.join(map(str, template_dirs(template_dir)))}") from None
     except jinja2.TemplateSyntaxError as e:
@@ -263,8 +296,45 @@ def make_fetcher(allowed_dirs: list[Path], log: Callable[[str], None] | None = N
     return SafeFetcher(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False)
 
 
-def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callable[[str], None] | None = None) -> bytes:
-    """HTML to a tagged PDF/UA-1 document. Relative URLs resolve against the (first) template folder."""
+def _scope_table_headers() -> None:
+    """Give every table header cell of the tagged PDF its /Scope (Column, or Row for `<th scope="row">`).
+
+    WeasyPrint links each data cell to its headers (/Headers and /ID) but writes no /Scope on the header
+    cells themselves; PDF/UA checkers then cannot tell what a header heads. Done by wrapping WeasyPrint's
+    tag builder once: after a table's tags are built, its header cells get their scope from the HTML.
+    """
+    from weasyprint.pdf import tags
+
+    original = tags._build_box_tree
+    if getattr(original, "uprfollow_scopes", False):
+        return
+
+    def header_cells(box: Any):
+        for child in getattr(box, "children", ()) or ():
+            if getattr(child, "element_tag", None) == "th":
+                yield child
+            else:
+                yield from header_cells(child)
+
+    def build(box: Any, *args: Any):
+        yield from original(box, *args)
+        if getattr(box, "element_tag", None) == "table" and getattr(box, "is_table_wrapper", False):
+            for cell in header_cells(box):
+                mark = getattr(cell, "mark", None)
+                if mark is not None and "A" in mark:
+                    mark["A"]["Scope"] = "/Row" if cell.element.attrib.get("scope") == "row" else "/Column"
+
+    build.uprfollow_scopes = True  # type: ignore[attr-defined]
+    tags._build_box_tree = build
+
+
+def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callable[[str], None] | None = None,
+               attachments: list[tuple[str, bytes, str]] | None = None, date: str | None = None) -> bytes:
+    """HTML to a tagged PDF/UA-1 document. Relative URLs resolve against the (first) template folder.
+
+    `attachments`: (file name, bytes, description) of files embedded in the PDF (the digest's data as CSV), dated
+    `date` (ISO; the digest's assessment date) or 2000-01-01, never the time of the run, so the PDF stays reproducible.
+    """
     import logging
 
     # WeasyPrint allocates ~10^6 small objects per digest (and its import ~10^5); the cyclic garbage collector
@@ -275,15 +345,21 @@ def render_pdf(html: str, *, template_dir: Path | None = None, fetch_log: Callab
     gc.disable()
     try:
         import_weasyprint()
-        from weasyprint import HTML
+        from weasyprint import HTML, Attachment
         from weasyprint.text.fonts import FontConfiguration
 
+        _scope_table_headers()
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         dirs = template_dirs(template_dir)
         fetcher = make_fetcher(dirs, fetch_log)
         fonts = FontConfiguration()
         doc = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
-        return doc.write_pdf(pdf_variant="pdf/ua-1", font_config=fonts, uncompressed_pdf=False)
+        import datetime as dt
+
+        when = dt.datetime.combine(i18n.parse_date(date) or dt.date(2000, 1, 1), dt.time())
+        files = [Attachment(string=data, name=name, description=desc, relationship="Data", created=when, modified=when)
+                 for name, data, desc in (attachments or [])]
+        return doc.write_pdf(pdf_variant="pdf/ua-1", font_config=fonts, uncompressed_pdf=False, attachments=files or None)
     finally:
         if paused:
             gc.enable()
