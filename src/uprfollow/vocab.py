@@ -118,7 +118,8 @@ def countries() -> dict[str, Country]:
 
 
 @cache
-def _country_index() -> dict[str, str]:
+def _packaged_country_index() -> dict[str, str]:
+    """Names, codes and aliases of data/ (the part of the vocabulary a store records; see store._vocab_signature)."""
     index: dict[str, str] = {}
     for c in countries().values():
         for spelling in (c.iso3, c.iso2, c.name, c.name_common, c.name_official):
@@ -128,7 +129,19 @@ def _country_index() -> dict[str, str]:
         if (data_dir() / name).exists():
             for r in _rows(name):
                 index[fold(r["alias"])] = r["iso3"]
-    for r in user_rows("country_aliases.csv"):  # the user's own spellings (`upr vocab add-alias`)
+    return index
+
+
+def _country_index() -> dict[str, str]:
+    """The packaged index, then the user's own spellings (`upr vocab add-alias`), re-read when that file changes."""
+    folder = user_vocab_dir()
+    return _user_country_index(str(folder), _stamp(folder / "country_aliases.csv"))
+
+
+@cache
+def _user_country_index(user_dir: str, _stamp: tuple[int, int] | None) -> dict[str, str]:
+    index = dict(_packaged_country_index())
+    for r in user_rows("country_aliases.csv"):
         if r.get("alias") and (r.get("iso3") or "").upper() in countries():
             index[fold(r["alias"])] = r["iso3"].upper()
     # ISO3 codes win over anything else of three letters
@@ -146,11 +159,16 @@ def is_missing(value: str | None) -> bool:
     return value is None or value.strip().lower() in MISSING_VALUES
 
 
-@cache
 def _squeezed_index() -> dict[str, str]:
     """The country index with spaces removed ("srilanka", "unitedstatesofamerica", "capeverde")."""
+    folder = user_vocab_dir()
+    return _user_squeezed_index(str(folder), _stamp(folder / "country_aliases.csv"))
+
+
+@cache
+def _user_squeezed_index(user_dir: str, stamp: tuple[int, int] | None) -> dict[str, str]:
     out: dict[str, str] = {}
-    for k, v in _country_index().items():
+    for k, v in _user_country_index(user_dir, stamp).items():
         out.setdefault(k.replace(" ", ""), v)
     return out
 
@@ -208,8 +226,6 @@ def add_alias(alias: str, iso3: str) -> Path:
         if new:
             w.writerow(["alias", "iso3"])
         w.writerow([alias.strip(), code])
-    _country_index.cache_clear()
-    _squeezed_index.cache_clear()
     return path
 
 
@@ -394,7 +410,8 @@ def organisation(value: str) -> str | None:
 
 
 def alias_count() -> int:
-    return len(_country_index())
+    """Spellings in data/ (not the user's own: a store's vocabulary does not depend on who opens it)."""
+    return len(_packaged_country_index())
 
 
 # --------------------------------------------------------------------------- languages

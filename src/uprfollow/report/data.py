@@ -318,9 +318,12 @@ def data_csv(d: Digest, command: str) -> bytes:
 
 
 def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-?\d+(\.\d+)?", value):
-        return "'" + value
-    return value
+    """A CSV cell no spreadsheet runs as a formula (formats/cells.py), a negative number left as it is."""
+    from ..formats.cells import neutral
+
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return value
+    return neutral(value)
 
 
 def _sources(store: Store, iso3: str, items: list[RecStatus]) -> list[Source]:
