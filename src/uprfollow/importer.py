@@ -223,11 +223,6 @@ def text_key(text: str) -> str:
     return " ".join(text.lower().split()).rstrip(" .;,")
 
 
-def make_id(sur: str, session: int | None, paragraph: str | None, text: str, rs: list[tuple[str | None, str]], ordinal: int) -> str:
-    rs_key = ",".join(code or vocab.fold(raw) for code, raw in rs)
-    return _make_id(sur, session, paragraph, text_key(text), rs_key, ordinal)
-
-
 def _make_id(sur: str, session: int | None, paragraph: str | None, tkey: str, rs_key: str, ordinal: int) -> str:
     key = "\x1f".join([sur, str(session or ""), paragraph or "", tkey, rs_key, str(ordinal)])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
@@ -426,8 +421,10 @@ def prepare(
     )
 
 
-def _existing_ids(store: Store, ids: list[str]) -> set[str]:
+def _existing_ids(store: Store | None, ids: list[str]) -> set[str]:
     found: set[str] = set()
+    if store is None:
+        return found
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         q = f"SELECT id FROM recommendations WHERE id IN ({','.join('?' * len(chunk))})"
@@ -464,9 +461,9 @@ def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], sta
         conn.execute("DROP TABLE IF EXISTS temp._stage_recommendations")
 
 
-def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> ImportReport:
-    """Write one prepared file in one transaction (or just count, with dry_run)."""
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+def write(store: Store | None, report: ImportReport, *, dry_run: bool = False) -> ImportReport:
+    """Write one prepared file in one transaction (or just count, with dry_run, where `store` may be None: no store yet)."""
+    started = datetime.now(UTC).isoformat(timespec="microseconds")
     recs = report.records
     if dry_run:
         existing = _existing_ids(store, [r.id for r in recs])
@@ -474,12 +471,13 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False) -> Impor
         report.added = len(recs) - len(existing)
         report.dry_run = True
         return report
+    assert store is not None
     with store.write() as conn:
         existing = _existing_ids(store, [r.id for r in recs])
         new = [r for r in recs if r.id not in existing]
         report.already_present = len(recs) - len(new)
         report.added = len(new)
-        finished = datetime.now(UTC).isoformat(timespec="seconds")
+        finished = datetime.now(UTC).isoformat(timespec="microseconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -537,7 +535,7 @@ def prepare_files(
     return prepared
 
 
-def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
+def write_all(store: Store | None, prepared: list[ImportReport], *, dry_run: bool = False) -> list[ImportReport]:
     """Write prepared files, each in its own transaction."""
     with _no_gc():
         return [write(store, r, dry_run=dry_run) for r in prepared]

@@ -343,7 +343,9 @@ def _start_joined(conn: sqlite3.Connection, cats: list[str]) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     def read(cat: str) -> _Long:
-        other = sqlite3.connect(path, timeout=60)
+        from .store import open_store
+
+        other = open_store(path, readonly=True, require_current=False).conn  # the caller's open checked it
         try:
             other.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return _joined(other, cat, None)

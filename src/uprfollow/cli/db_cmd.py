@@ -54,6 +54,25 @@ def check_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) ->
     raise typer.Exit(1)
 
 
+@db_app.command("migrate")
+def migrate_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) -> None:
+    """Bring the store up to this version of upr: apply pending schema updates and refresh the vocabularies.
+
+    Every command that writes does this by itself; commands that only read refuse an
+    out-of-date store and point here. Refuses a store written by a newer upr.
+    """
+    from ..store import migrate_existing
+
+    done = migrate_existing(_store_path(db))
+    if format == OutputFormat.json:
+        print_json(done)
+        return
+    applied = done["applied"]
+    what = f"applied {', '.join(applied)}" if applied else "no schema update needed"
+    vocab = "vocabularies refreshed" if done["vocab_refreshed"] else "vocabularies up to date"
+    err(f"{done['path']}: {what}; {vocab}; schema version {done['schema_version']}")
+
+
 @db_app.command("backup")
 def backup_cmd(
     file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file; never through a symbolic link).", show_default=False)],

@@ -119,7 +119,7 @@ def ingest_cmd(
     from ..ingest import ingest_files
     from ..store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, readonly=dry_run) as store:  # a dry run reads only: it needs a store and never makes one
         kwargs = dict(stakeholder=stakeholder, type=type.value if type else None, label=label, as_of=as_of, sur=sur,
                       dry_run=dry_run, keep_valid=keep_valid)
         if stderr_is_tty() and format == IngestFormat.table and len(files) > 1:
@@ -186,7 +186,7 @@ def status_cmd(
     from .. import vocab
     from ..errors import InputError, UsageError
     from ..ingest import level_of
-    from ..iri import ALL_LEVELS, LEVEL_LABELS, statuses, summarise
+    from ..iri import ALL_LEVELS, LEVEL_LABELS, received_any, statuses, summarise
     from ..store import open_store
 
     _one_scope(session, cycle)
@@ -198,7 +198,7 @@ def status_cmd(
             raise UsageError(f"--level {level!r}: not a level", hint="use fully, partially, not, no_data or not_assessed")
     with open_store(db, readonly=True) as store:
         items = statuses(store, code, session=session, cycle=cycle)
-        if not items and not store.conn.execute("SELECT 1 FROM recommendations WHERE sur = ? LIMIT 1", (code,)).fetchone():
+        if not items and not received_any(store, code):
             raise InputError(f"no recommendations to {vocab.countries()[code].name} ({code}) in the store",
                              hint="import them first with `upr import FILE`")
     total = summarise(items)

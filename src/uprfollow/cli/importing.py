@@ -34,7 +34,7 @@ def import_cmd(
     listed with its row and column. Re-importing a file adds nothing.
     """
     from ..importer import prepare_files, write_all
-    from ..store import open_store
+    from ..store import open_existing, open_store
 
     # Files are read and checked before the store is even opened: a failed import leaves no trace,
     # not even an empty store where there was none.
@@ -46,9 +46,14 @@ def import_cmd(
             prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=lambda n: bar.advance(task, n))
     else:
         prepared = prepare_files(files, encoding=encoding, sur=sur, session=session)
-    with open_store(db) as store:
-        reports = write_all(store, prepared, dry_run=dry_run)
-        total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
+    if dry_run:  # reads only: compared with the store if there is one, never creating it
+        with open_existing(db) as store:
+            reports = write_all(store, prepared, dry_run=True)
+            total = store.recommendation_count() if store else 0
+    else:
+        with open_store(db) as store:
+            reports = write_all(store, prepared)
+            total = store.recommendation_count()
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
         return
