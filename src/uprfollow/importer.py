@@ -26,7 +26,7 @@ from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
-from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
+from .formats.sniff import cell_text, check_lines, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, refuse_nul, sheet_rows, with_path
 from .store import Store
 
 Progress = Callable[[int], None]
@@ -184,6 +184,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
     Returns the reader's result (None when no header matches) and the first rows.
     """
     data = path.read_bytes()
+    check_lines(data, path)
     try:
         enc = detect_encoding(data, encoding)
         stream = enc in ("utf-8", "utf-8-sig", "cp1252", "mac_roman", "latin-1") and not encoding
@@ -192,9 +193,9 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
     except (UnicodeDecodeError, LookupError) as e:
         what = f"as {encoding}" if encoding else "as text"
         raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
-    has_nul = b"\x00" in data if stream else "\x00" in text
-    if has_nul:
-        raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")
+    except InputError as e:  # mixed encodings
+        raise with_path(e, path) from None
+    refuse_nul(data if stream else text, path)
     rest: Iterator[list[str]] | None
     if stream:
         delimiter = csv_delimiter(data[:20000].decode(enc, errors="replace"))
@@ -202,7 +203,10 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
         rest = iter_csv_file(path, enc, delimiter)
         head: list[list[str]] = list(islice(rest, CSV_HEAD_ROWS))
     else:
-        head, rest = csv_rows(text), None
+        try:
+            head, rest = csv_rows(text), None
+        except InputError as e:
+            raise with_path(e, path) from None
     result = upr_info.read_rows(head, None, "upr-info-csv", rest)
     if result is None:
         refuse_response_sheet(path, head)
@@ -250,8 +254,13 @@ def normalise(
     *,
     defaults: dict[str, str] | None = None,
     progress: Progress | None = None,
+    required: tuple[str, ...] = (),
 ) -> list[Normalised]:
-    """Check and normalise every record; raise InputError listing all problems."""
+    """Check and normalise every record; raise InputError listing all problems.
+
+    `required`: fields every row of this format has ("rs", "session", "response" for UPR Info
+    exports); a row without one is a row error (often the last row of a file cut off mid-row).
+    """
     defaults = defaults or {}
     problems = ProblemList(file=file)
     out: list[Normalised] = []
@@ -301,6 +310,10 @@ def normalise(
                     continue
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
+        for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
+                                  ("session", rec.session or defaults.get("session"), "session")):
+            if name in required and not value:
+                bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
         response = None
         response_raw = rec.response
         if response_raw:
@@ -390,6 +403,10 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# Fields every row of a format has (DOMAIN.md: one row per recommendation and recommending State)
+REQUIRED = {"upr-info-csv": ("rs", "response", "session"), "upr-info-xls": ("rs", "response", "session")}
+
+
 def prepare(
     path: Path,
     *,
@@ -407,7 +424,8 @@ def prepare(
         defaults["session"] = session
     try:
         with _no_gc():
-            recs = normalise(result.records, str(path), defaults=defaults, progress=progress)
+            recs = normalise(result.records, str(path), defaults=defaults, progress=progress,
+                             required=REQUIRED.get(result.format, ()))
     except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
         raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
     return ImportReport(

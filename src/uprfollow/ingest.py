@@ -50,7 +50,7 @@ from pathlib import Path
 from . import vocab
 from .assessments import Assessments, IngestRecord, NewAssessment
 from .errors import InputError, Problem, UsageError, counted
-from .formats.sniff import cell_text, column_letter, container, csv_rows, decode
+from .formats.sniff import cell_text, check_lines, column_letter, container, csv_rows, decode, refuse_nul, with_path
 from .importer import sha256_of
 from .store import Store
 
@@ -162,18 +162,21 @@ def read_tables(path: Path) -> tuple[str, list[Table]]:
         fmt = {"zip-xlsx": "xlsx", "ole2": "xls", "zip-ods": "ods"}[kind]
         return fmt, _workbook_tables(path, fmt)
     if kind == "text":
+        data = path.read_bytes()
+        check_lines(data, path)
         try:
-            text, _enc = decode(path.read_bytes())
+            text, _enc = decode(data)
         except (UnicodeDecodeError, LookupError) as e:
             raise InputError(f"{path}: cannot decode the text ({e})", hint="save the sheet as UTF-8 CSV or as .xlsx") from None
-        if "\x00" in text:
-            raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; save it again")
+        except InputError as e:  # mixed encodings
+            raise with_path(e, path) from None
+        refuse_nul(text, path)
         if not text.strip():
             raise InputError(f"{path}: the file holds no text", hint="export the sheet again")
         try:
             rows = csv_rows(text)
         except InputError as e:
-            raise InputError(f"{path}: {e.message}", hint="save the sheet again as CSV or .xlsx") from None
+            raise InputError(f"{path}: {e.message}", hint=e.hint or "save the sheet again as CSV or .xlsx") from None
         return "csv", [Table(None, [[c for c in r] for r in rows])]
     if kind == "pdf":
         raise InputError(f"{path}: a PDF document, not a response sheet", hint="send back the .xlsx sheet, or save the table as .csv")
@@ -574,7 +577,8 @@ def prepare_file(store: Store, path: Path, opts: Options, ids: IdIndex) -> FileR
     sur_declared, sur_where = _declared_sur(rep, meta, usable, opts)
     session = None
     if "session" in meta and meta["session"][0]:
-        m = re.match(r"\s*(\d{1,3})\b", meta["session"][0])
+        # one session ("12", "12th session"); a list ("1, 13": a State reviewed in two sessions) matches them all
+        m = re.match(r"\s*(\d{1,3})\b(?!\s*[,;/&+-]\s*\d)", meta["session"][0])
         if m and int(m.group(1)) in vocab.sessions():
             session = int(m.group(1))
 

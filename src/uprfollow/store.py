@@ -78,6 +78,10 @@ class Store:
         finally:
             self.conn.execute("COMMIT")
 
+    def map_file(self, size: int) -> None:
+        """Read through a memory map of up to `size` bytes (for commands that scan a large store)."""
+        self.conn.execute(f"PRAGMA mmap_size = {int(size)}")
+
     def recommendation_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
 

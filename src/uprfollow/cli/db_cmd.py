@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import counted
-from ._app import App, DbOption, FormatOption, OutputFormat, app, err, print_json
+from ._app import App, DbOption, FormatOption, OutputFormat, app, err, log, print_json
 
 db_app = App(
     name="db",
@@ -46,12 +46,18 @@ def check_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) ->
         err(f"note: {note}")
     counts = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in report.counts.items())
     if report.ok:
-        err(f"ok: the store {report.path} is healthy ({counts})")
+        _verdict(f"ok: the store {report.path} is healthy ({counts})")
         return
     total = len(report.findings) + sum(report.truncated.values())
-    err(f"{counted(total, 'problem')} in the store {report.path}")
-    err("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
+    _verdict(f"{counted(total, 'problem')} in the store {report.path}")
+    _verdict("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
     raise typer.Exit(1)
+
+
+def _verdict(message: str) -> None:
+    """The check's summary: on stderr even with --quiet (a cron job that checks the store mails what it says)."""
+    log(message)
+    typer.echo(message, err=True)
 
 
 @db_app.command("migrate")
