@@ -55,7 +55,7 @@ def test_a_stray_far_cell_is_refused_before_reading(ref, command, tmp_path):
         synthetic_store(tmp_path / "upr.db", ["HTI"], assess=False)
     r = upr(command, path, *args, "--db", tmp_path / "upr.db")
     assert r.exit_code == 1, r.output
-    assert f"has cells up to {ref}" in r.output and "upr reads at most 10,000,000" in r.output
+    assert f"has cells up to {ref}" in r.output and "upr reads at most 20,000,000" in r.output
 
 
 def test_a_sheet_within_the_limit_is_read(tmp_path):

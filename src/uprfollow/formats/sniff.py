@@ -137,9 +137,9 @@ def check_zip(z: zipfile.ZipFile, path: Path) -> None:
 
 
 # A sheet is read as a grid from A1 to its last populated cell: calamine allocates every cell of it.
-# One stray cell at XFD1048576 would make 17 billion. 10 million cells is 150 times the largest
-# UPR Info export (60,000 rows of 14 columns) and 9 columns of a full 1,048,576-row sheet.
-MAX_SHEET_CELLS = 10_000_000
+# One stray cell at XFD1048576 would make 17 billion. 20 million cells is 20 times the largest
+# UPR Info export (60,000 rows of 14 columns) and 19 columns of a full 1,048,576-row sheet.
+MAX_SHEET_CELLS = 20_000_000
 _CELL_COLUMN = re.compile(rb'\sr="([A-Z]{1,3})[0-9]')
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]{1,9})"')
 
