@@ -50,6 +50,7 @@ test-fast: setup
 	$(PY) -m pytest -q -x -m "not slow"
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/run.py
 
 lint: setup

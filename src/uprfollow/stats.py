@@ -15,7 +15,7 @@ could not identify, under "(unknown)".
 How it is fast: a GROUP BY over a join of a million recommendations with their issues
 makes SQLite sort millions of rows. Instead each category is read in index order as
 one inverted list per value (`group_concat` of keys), and the lists are crossed with
-numpy (`bincount` over pairs of codes). numpy comes with pandas; it is imported here
+numpy (`bincount` over pairs of codes). numpy is imported here
 only, so `upr --help` does not pay for it.
 """
 
