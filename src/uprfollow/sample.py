@@ -486,9 +486,9 @@ def synthetic_export_csv(path: str | Path, n_rows: int, seed: int = DEFAULT_SEED
     responses, actions and issues are drawn from the real vocabularies. About 8 s for a
     million rows (220 MB).
     """
-    path = _output(Path(path))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    path = _output(path)
     rng = random.Random(f"synthetic:{seed}")
     cs = vocab.countries()
     states = _recommenders()
