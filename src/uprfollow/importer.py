@@ -26,7 +26,19 @@ from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
-from .formats.sniff import cell_text, check_lines, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, refuse_nul, sheet_rows, with_path
+from .formats.sniff import (
+    cell_text,
+    check_lines,
+    container,
+    csv_delimiter,
+    csv_rows,
+    decode,
+    iter_csv_file,
+    refuse_nul,
+    scan_text_file,
+    sheet_rows,
+    with_path,
+)
 from .store import Store
 
 Progress = Callable[[int], None]
@@ -183,23 +195,26 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[ReadResult | None, list
 
     Returns the reader's result (None when no header matches) and the first rows.
     """
-    data = path.read_bytes()
-    check_lines(data, path)
-    try:
-        enc = detect_encoding(data, encoding)
-        stream = enc in ("utf-8", "utf-8-sig", "cp1252", "mac_roman", "latin-1") and not encoding
-        if not stream:
+    stream = not encoding
+    if stream:  # judged in one pass over the file in chunks: never the whole file in memory
+        enc, sample = scan_text_file(path)
+        stream = enc in ("utf-8", "utf-8-sig", "cp1252", "mac_roman", "latin-1")
+    if not stream:
+        data = path.read_bytes()
+        check_lines(data, path)
+        try:
             text, enc = decode(data, encoding)
-    except (UnicodeDecodeError, LookupError) as e:
-        what = f"as {encoding}" if encoding else "as text"
-        raise InputError(f"{path}: cannot decode the file {what}: {e}", hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
-    except InputError as e:  # mixed encodings
-        raise with_path(e, path) from None
-    refuse_nul(data if stream else text, path)
+        except (UnicodeDecodeError, LookupError) as e:
+            what = f"as {encoding}" if encoding else "as text"
+            raise InputError(f"{path}: cannot decode the file {what}: {e}",
+                             hint="pass the file's encoding with --encoding, e.g. --encoding cp1252") from None
+        except InputError as e:  # mixed encodings
+            raise with_path(e, path) from None
+        del data
+        refuse_nul(text, path)
     rest: Iterator[list[str]] | None
     if stream:
-        delimiter = csv_delimiter(data[:20000].decode(enc, errors="replace"))
-        del data
+        delimiter = csv_delimiter(sample.decode(enc, errors="replace"))
         rest = iter_csv_file(path, enc, delimiter)
         head: list[list[str]] = list(islice(rest, CSV_HEAD_ROWS))
     else:

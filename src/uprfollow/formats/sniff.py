@@ -209,22 +209,7 @@ def detect_encoding(data: bytes, encoding: str | None = None) -> str:
         return "utf-8"
     except UnicodeDecodeError as e:
         _refuse_mixed(data, e)
-    high = data.translate(None, _ASCII)
-    candidates = []
-    for enc in ("cp1252", "mac_roman"):
-        try:
-            text = high.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        score = _plausibility(text)
-        # Excel for Mac writes CR-only line endings along with MacRoman
-        if enc == "mac_roman" and b"\r" in data and b"\n" not in data:
-            score += 10
-        candidates.append((score, enc))
-    if not candidates:
-        return "latin-1"
-    candidates.sort(key=lambda c: c[0], reverse=True)
-    return candidates[0][1]
+    return _single_byte(data.translate(None, _ASCII), b"\r" in data and b"\n" not in data)
 
 
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -298,6 +283,125 @@ def with_path(e: InputError, path: Path) -> InputError:
         e.message = f"{path}: {e.message}"
         e.args = (e.message,)
     return e
+
+
+def scan_text_file(path: Path, chunk_size: int = 1 << 22) -> tuple[str, bytes]:
+    """One pass over a text file in chunks (bounded memory): its encoding, as `detect_encoding` judges a whole
+    text, and its first 20,000 bytes. Refuses, naming the file and row, NUL bytes, a line over MAX_LINE_BYTES
+    and a mix of UTF-8 with another encoding."""
+    import codecs
+
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok, utf8_letters = True, False
+    first_error: tuple[int, int] | None = None  # (byte position, byte) of the first byte that is not UTF-8
+    high = bytearray()
+    head = b""
+    pos = 0
+    lf = cr = False
+    line_len = 0  # bytes since the last line end (CR or LF)
+    lines = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            if not head:
+                head = chunk[:20000]
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise InputError(f"{path}: row {lines + _line_ends(chunk[:nul])}: the text holds NUL bytes",
+                                 hint="the file is damaged or not a CSV; export it again")
+            lf = lf or b"\n" in chunk
+            cr = cr or b"\r" in chunk
+            # the longest stretch without a line end, across chunks
+            long_at = None  # where a line too long starts, in this chunk (-1: it started in an earlier one)
+            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            if last < 0:
+                line_len += len(chunk)
+                if line_len > MAX_LINE_BYTES:
+                    long_at = -1
+            else:
+                first = min(i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0)
+                if line_len + first > MAX_LINE_BYTES:
+                    long_at = -1
+                else:
+                    long_at = _long_line_start(chunk, first + 1, last)
+                line_len = len(chunk) - last - 1
+            if long_at is not None:
+                row = lines + (_line_ends(chunk[:long_at]) if long_at >= 0 else 0)
+                raise InputError(
+                    f"{path}: row {row}: refused: a line of more than {MAX_LINE_BYTES:,} bytes "
+                    f"(upr reads lines of at most {MAX_LINE_BYTES:,}); not a CSV table",
+                    hint="check that this is the right file; export the table again as .csv or .xlsx",
+                )
+            if chunk.isascii():
+                if utf8_ok:
+                    utf8.decode(chunk)
+            else:
+                high += chunk.translate(None, _ASCII)
+                if utf8_ok:
+                    try:
+                        utf8_letters = utf8_letters or not utf8.decode(chunk).isascii()
+                    except UnicodeDecodeError as e:
+                        utf8_ok = False
+                        first_error = (pos + max(e.start, 0), chunk[max(e.start, 0)] if e.start >= 0 else 0)
+                        error_line = lines + _line_ends(chunk[: max(e.start, 0)])
+                if not utf8_ok and not utf8_letters:
+                    utf8_letters = not chunk.decode("utf-8", errors="ignore").isascii()
+            lines += _line_ends(chunk)
+            pos += len(chunk)
+    if utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok, first_error, error_line = False, (pos - 1, 0), lines
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", head
+    if utf8_ok:
+        return "utf-8", head
+    if utf8_letters and first_error is not None:
+        raise InputError(
+            f"{path}: the file mixes encodings: it holds UTF-8 text, but line {error_line} is not UTF-8 "
+            f"(byte 0x{first_error[1]:02X} at position {first_error[0]:,})",
+            hint="save the file again as UTF-8 (Excel: 'CSV UTF-8'), or pass --encoding to read it all in one encoding",
+        )
+    return _single_byte(bytes(high), cr and not lf), head
+
+
+def _line_ends(data: bytes) -> int:
+    """Line ends in `data`: LF, CRLF or CR each count once."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _long_line_start(chunk: bytes, start: int, end: int) -> int | None:
+    """Where a line longer than MAX_LINE_BYTES starts in chunk[start:end] (`start` begins a line), or None.
+
+    Jumps to the last line end within reach each time, so a chunk takes a few steps.
+    """
+    while end - start > MAX_LINE_BYTES:
+        stop = start + MAX_LINE_BYTES + 1
+        last = max(chunk.rfind(b"\n", start, stop), chunk.rfind(b"\r", start, stop))
+        if last < 0:
+            return start
+        start = last + 1
+    return None
+
+
+def _single_byte(high: bytes, mac_line_ends: bool) -> str:
+    """The more plausible of Windows-1252 and MacRoman for these non-ASCII bytes (latin-1 if neither decodes)."""
+    candidates = []
+    for enc in ("cp1252", "mac_roman"):
+        try:
+            text = high.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        score = _plausibility(text)
+        if enc == "mac_roman" and mac_line_ends:  # Excel for Mac writes CR-only line endings along with MacRoman
+            score += 10
+        candidates.append((score, enc))
+    if not candidates:
+        return "latin-1"
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    return candidates[0][1]
 
 
 def csv_delimiter(sample: str) -> str:
