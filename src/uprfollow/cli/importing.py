@@ -29,31 +29,23 @@ def import_cmd(
 ) -> None:
     """Import recommendation files into the store.
 
-    The format is detected from the content. Every file is checked whole before
-    anything is written: one bad row and nothing is imported, and every problem is
-    listed with its row and column. Re-importing a file adds nothing.
+    The format is detected from the content. All files are imported in one
+    transaction: one bad row and nothing is imported, and every problem is listed
+    with its row and column. Re-importing a file adds nothing.
     """
-    from ..importer import prepare_files, write_all
-    from ..store import open_existing, open_store
+    from ..importer import run_import
 
-    # Files are read and checked before the store is even opened: a failed import leaves no trace,
+    # Files are recognised before the store is even opened, and a failed import leaves no trace,
     # not even an empty store where there was none.
+    kwargs = dict(dry_run=dry_run, encoding=encoding, sur=sur, session=session)
     if stderr_is_tty() and format == OutputFormat.table:
         from rich.progress import Progress
 
         with Progress(transient=True, console=_stderr_console()) as bar:
-            task = bar.add_task("reading", total=None)
-            prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=lambda n: bar.advance(task, n))
+            task = bar.add_task("importing", total=None)
+            reports, total = run_import(db, files, progress=lambda n: bar.advance(task, n), **kwargs)  # type: ignore[arg-type]
     else:
-        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session)
-    if dry_run:  # reads only: compared with the store if there is one, never creating it
-        with open_existing(db) as store:
-            reports = write_all(store, prepared, dry_run=True)
-            total = store.recommendation_count() if store else 0
-    else:
-        with open_store(db) as store:
-            reports = write_all(store, prepared)
-            total = store.recommendation_count()
+        reports, total = run_import(db, files, **kwargs)  # type: ignore[arg-type]
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
         return
