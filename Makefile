@@ -10,7 +10,7 @@ DEMO ?= demo
 # Debian packages: Pango/HarfBuzz for WeasyPrint (PDF), fonts, poppler-utils (pdftotext/pdftoppm) for PDF checks.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 
-.PHONY: setup sysdeps demo test test-fast bench lint clean
+.PHONY: setup sysdeps demo test test-fast bench lint cog clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,10 @@ test-fast: setup
 bench: setup
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/run.py
+
+# docs/cli-reference.md holds every --help, written by cog from the CLI; tests/test_docs.py fails when it differs
+cog: setup
+	$(PY) -m cogapp -r docs/cli-reference.md
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
