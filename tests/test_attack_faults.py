@@ -202,7 +202,8 @@ def test_history_keeps_the_order_of_entries_made_within_one_second(tmp_path):
     assert len({r["finished_at"] for r in rows}) == 3
 
 
-def test_db_check_summary_reaches_stderr_under_quiet(tmp_path):
+def test_db_check_summary_reaches_stderr_under_quiet(tmp_path, monkeypatch):
+    monkeypatch.setenv("UPR_QUIET", "0")  # restored after the test: --quiet sets it for the process
     db = synthetic_store(tmp_path / "upr.db", ["HTI"])
     r = upr("--quiet", "db", "check", "--db", db)
     assert r.exit_code == 0

@@ -121,21 +121,6 @@ class Assessments:
             )
         }
 
-    def current_for(self, stakeholder_id: int, sur: str, *, session: int | None = None, cycle: int | None = None) -> dict[int, Current]:
-        """Like `current`, limited to one session or cycle (for a prefilled sheet)."""
-        if session is None and cycle is None:
-            return self.current(stakeholder_id, sur)
-        sql = ("SELECT a.id, a.rec_pk, a.level, a.comment, a.sources, a.as_of FROM assessments a "
-               "JOIN recommendations rc ON rc.pk = a.rec_pk WHERE a.stakeholder_id = ? AND a.current = 1 AND rc.sur = ?")
-        params: list[object] = [stakeholder_id, sur]
-        if session is not None:
-            sql += " AND rc.session = ?"
-            params.append(session)
-        if cycle is not None:
-            sql += " AND rc.cycle = ?"
-            params.append(cycle)
-        return {r[1]: Current(*r) for r in self.conn.execute(sql, params)}
-
     # --- writes (inside the caller's Store.write()) -----------------------------------------
 
     def add_stakeholder(self, name: str, type: str, label: str | None) -> int:

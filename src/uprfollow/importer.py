@@ -531,6 +531,7 @@ def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], sta
 
 def write(store: Store, report: ImportReport) -> ImportReport:
     """Write one file prepared whole by `prepare` in one transaction (kept for scripts; the command streams)."""
+    report.rows_read = report.added = report.already_present = 0  # counted again as the rows are written
     with store.write() as conn:
         import_id = _start_import(conn, report)
         _write_batch(store, report, report.records, import_id)
