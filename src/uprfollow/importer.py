@@ -243,6 +243,7 @@ def text_key(text: str) -> str:
 
 
 def _make_id(sur: str, session: int | None, paragraph: str | None, tkey: str, rs_key: str, ordinal: int) -> str:
+    """The stable ID (normalise builds the same string inline, hashing its first five parts only once)."""
     key = "\x1f".join([sur, str(session or ""), paragraph or "", tkey, rs_key, str(ordinal)])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
     return f"{sur}-{session or 0:02d}-{digest}"
@@ -388,9 +389,9 @@ def normalise_batches(
             continue
         paragraph = (rec.paragraph or "").strip() or None
         tkey = text_key(text)
-        rs_keys = tuple(c or fold(r) for c, r in rs)
-        key = int.from_bytes(hashlib.blake2b("\x1f".join((sur, str(session), paragraph or "", tkey, *rs_keys)).encode(),
-                                             digest_size=8).digest())
+        rs_key = ",".join([c or fold(r) for c, r in rs])
+        base = "\x1f".join((sur, str(session or ""), paragraph or "", tkey, rs_key))  # what _make_id hashes, but the ordinal
+        key = int.from_bytes(hashlib.blake2b(base.encode(), digest_size=8).digest())
         if key in seen:
             repeats[key] += 1
             ordinal = repeats[key]
@@ -400,7 +401,7 @@ def normalise_batches(
         s = sessions.get(session) if session else None
         out.append(
             Normalised(
-                id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
+                id=f"{sur}-{session or 0:02d}-{hashlib.sha256(f'{base}{chr(31)}{ordinal}'.encode()).hexdigest()[:12]}",
                 sur=sur,
                 session=session,
                 cycle=s.cycle if s else None,
@@ -505,13 +506,25 @@ REC_COLUMNS = ("pk, id, sur, session, cycle, year, paragraph, text, response, re
 STAGE_ROWS = 50_000
 
 
-def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], start: int, import_id: int | None) -> None:
+def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], start: int, import_id: int | None,
+                            *, bulk: bool = False) -> None:
     """Insert through a temporary staging table, one INSERT ... SELECT per 50,000 rows.
 
     The full-text index is kept by a trigger; FTS5 flushes its pending terms at every
     statement, so one INSERT per row would write one tiny index segment per row (a
     million-row file took minutes). Rows, pks and the trigger are the same either way.
+    In a bulk import (the insert trigger dropped for the transaction, see `_bulk_begin`)
+    the rows go straight in and the full-text index gets them in one statement.
     """
+    if bulk:
+        conn.executemany(
+            f"INSERT INTO recommendations ({REC_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((start + i, r.id, r.sur, r.session, r.cycle, r.year, r.paragraph, r.text, r.response, r.response_raw,
+              r.action, int(r.is_pledge), r.document, r.comment, import_id, r.source_row) for i, r in enumerate(new)),
+        )
+        conn.execute("INSERT INTO recommendations_fts (rowid, text) SELECT pk, text FROM recommendations WHERE pk >= ? ORDER BY pk",
+                     (start,))
+        return
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations AS SELECT {REC_COLUMNS} FROM recommendations WHERE 0")
     try:
         for lo in range(0, len(new), STAGE_ROWS):
@@ -561,9 +574,14 @@ def _finish_import(conn: sqlite3.Connection, report: ImportReport, import_id: in
     )
 
 
-def _write_batch(store: Store | None, report: ImportReport, batch: list[Normalised], import_id: int | None) -> None:
-    """Count one batch of checked rows (new / already present) and, with an import_id, insert the new ones."""
-    existing = _existing_ids(store, [r.id for r in batch])
+def _write_batch(store: Store | None, report: ImportReport, batch: list[Normalised], import_id: int | None,
+                 *, bulk: bool = False, fresh: bool = False) -> None:
+    """Count one batch of checked rows (new / already present) and, with an import_id, insert the new ones.
+
+    `fresh`: the store was empty when the command began and this is its only file, so no ID can be
+    present already (IDs within a file are distinct by construction): nothing to look up.
+    """
+    existing = set() if fresh else _existing_ids(store, [r.id for r in batch])
     new = [r for r in batch if r.id not in existing] if existing else batch
     report.rows_read += len(batch)
     report.already_present += len(batch) - len(new)
@@ -572,7 +590,7 @@ def _write_batch(store: Store | None, report: ImportReport, batch: list[Normalis
         return
     conn = store.conn
     start = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
-    _insert_recommendations(conn, new, start, import_id)
+    _insert_recommendations(conn, new, start, import_id, bulk=bulk)
     conn.executemany(
         "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
         ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
@@ -667,8 +685,9 @@ def import_sources(
     writing = not dry_run and store is not None
     with _no_gc(), (store.write() if writing else nullcontext()) as conn:  # type: ignore[union-attr]
         bulk = writing and not errors and _is_bulk(conn, sources)
+        fresh = bulk and len(sources) == 1 and conn.execute("SELECT max(pk) FROM recommendations").fetchone()[0] is None
         if bulk:
-            indexes = _drop_indexes(conn)
+            indexes = _bulk_begin(conn)
         for src in sources:
             report = src.report()
             report.dry_run = dry_run
@@ -676,7 +695,7 @@ def import_sources(
             import_id = _start_import(conn, report) if insert else None
             try:
                 for batch in src.batches(progress):
-                    _write_batch(store if not errors else None, report, batch, import_id)
+                    _write_batch(store if not errors else None, report, batch, import_id, bulk=bulk, fresh=fresh)
             except InputError as e:
                 errors.append(e)
                 continue
@@ -687,7 +706,7 @@ def import_sources(
         if errors:
             raise _combined(errors, n_files)  # inside the transaction: it rolls back
         if bulk:
-            for sql in indexes:  # built by sorting, once, instead of row by row
+            for sql in indexes:  # indexes built by sorting, once, instead of row by row; the trigger back
                 conn.execute(sql)
     return reports
 
@@ -706,15 +725,21 @@ def _is_bulk(conn: sqlite3.Connection, sources: list[Source]) -> bool:
     return held * 250 < size  # the store holds fewer rows than the files bring (about 250 bytes a row)
 
 
-def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
-    """Drop the secondary indexes of the tables an import fills (inside its transaction); return their SQL."""
+def _bulk_begin(conn: sqlite3.Connection) -> list[str]:
+    """Inside the import's transaction: drop the secondary indexes of the tables it fills and the full-text
+    insert trigger (the rows are indexed per batch instead); return the SQL that makes them again.
+
+    Schema changes are part of the transaction: if the import fails or is killed, they roll back with it.
+    """
     marks = ",".join("?" * len(BULK_TABLES))
     rows = conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})", BULK_TABLES
+        f"SELECT type, name, sql FROM sqlite_master WHERE ((type = 'index' AND tbl_name IN ({marks})) "
+        "OR (type = 'trigger' AND name = 'recommendations_ai')) AND sql IS NOT NULL",
+        BULK_TABLES,
     ).fetchall()
-    for name, _ in rows:
-        conn.execute(f'DROP INDEX "{name}"')
-    return [sql for _, sql in rows]
+    for kind, name, _ in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [sql for _, _, sql in rows]
 
 
 def import_files(
