@@ -318,16 +318,18 @@ def normalise_batches(
     names: dict[str, str] = {}  # one string object per distinct name, however many rows repeat it
     sessions = vocab.sessions()
     n = 0
+    rec: Record
+
+    def bad(field: str, value: str | None, message: str, hint: str | None = None) -> None:
+        """A problem at the current row (`rec`, the loop's record, as it is when called)."""
+        if value is not None and len(value) > 200:
+            value = value[:199] + "…"
+        problems.add(message, column=rec.columns.get(field), value=value, hint=hint, row=rec.row, sheet=rec.sheet)
+
     for rec in records:
         n += 1
         if progress and n % 1000 == 0:
             progress(1000)
-        where = {"row": rec.row, "sheet": rec.sheet}
-
-        def bad(field: str, value: str | None, message: str, hint: str | None = None) -> None:
-            if value is not None and len(value) > 200:
-                value = value[:199] + "…"
-            problems.add(message, column=rec.columns.get(field), value=value, hint=hint, **where)
 
         sur_raw = rec.sur or defaults.get("sur")
         sur = None
@@ -352,10 +354,11 @@ def normalise_batches(
                     continue
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
-        for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
-                                  ("session", rec.session or defaults.get("session"), "session")):
-            if name in required and not value:
-                bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
+        if required and not (rec.rs and rec.response and (rec.session or defaults.get("session"))):
+            for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
+                                      ("session", rec.session or defaults.get("session"), "session")):
+                if name in required and not value:
+                    bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
         response = None
         response_raw = rec.response
         if response_raw:
