@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -122,9 +123,9 @@ def history_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) 
     t = Table()
     for col in ("when", "kind", "file", "sha256", "format", "rows", "added", "replaced", "unchanged", "by", "version"):
         t.add_column(col, overflow="fold")
-    for r in rows:
+    for r in rows:  # times to the second here; the JSON keeps the microseconds
         t.add_row(
-            str(r["finished_at"] or ""), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
+            re.sub(r"\.\d+", "", str(r["finished_at"] or "")), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
             f"{r['rows_read'] or 0:,}", f"{r['added'] or 0:,}", f"{r['replaced'] or 0:,}", f"{r['unchanged'] or 0:,}",
             " ".join(x for x in (r["stakeholder"], r["sur"]) if x), str(r["tool_version"] or ""),
         )
