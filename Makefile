@@ -14,7 +14,7 @@ DEMO ?= demo
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium \
 	libreoffice-writer-nogui libreoffice-calc-nogui
 
-.PHONY: setup sysdeps demo test test-fast bench lint clean
+.PHONY: setup sysdeps demo test test-fast bench lint cog clean
 
 setup: $(STAMP)
 
@@ -54,7 +54,12 @@ test-fast: setup
 	$(PY) -m pytest -q -x -m "not slow"
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/run.py
+
+# docs/cli-reference.md holds every --help, written by cog from the CLI; tests/test_docs.py fails when it differs
+cog: setup
+	$(PY) -m cogapp -r docs/cli-reference.md
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

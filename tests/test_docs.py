@@ -53,3 +53,16 @@ def test_help_lists_commands_in_the_order_of_the_work(runner):
     out = runner.invoke(app, ["--help"]).output
     listed = re.findall(r"^  ([a-z]+)\s{2,}", out.split("Commands:")[1], flags=re.M)
     assert listed == ["import", "search", "stats", "classify", "sheet", "ingest", "status", "mia", "serve", "sample", "vocab", "db"]
+
+
+def test_cli_reference_is_what_the_code_prints():
+    """docs/cli-reference.md is written by cog from the CLI; it must not drift (`make cog` rewrites it)."""
+    import contextlib
+    import io
+
+    from cogapp import Cog
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        status = Cog().main(["cog", "--check", str(DOCS / "cli-reference.md")])
+    assert status == 0, "docs/cli-reference.md differs from the CLI's --help: run `make cog`\n" + out.getvalue()

@@ -11,9 +11,10 @@ from uprfollow.migrations import MIGRATIONS
 from uprfollow.store import open_store
 
 
-def test_open_creates_and_migrates(tmp_path):
+def test_open_creates_and_migrates(tmp_path, monkeypatch):
     path = tmp_path / "sub" / "s.db"
-    with open_store(path) as store:
+    monkeypatch.setenv("UPR_DB", str(path))  # the default location gets its folder made; an explicit --db does not
+    with open_store() as store:
         assert store.schema_version() == len(MIGRATIONS)
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

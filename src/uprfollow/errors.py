@@ -73,10 +73,6 @@ class FormatNotRecognised(InputError):
     """No reader recognises the file."""
 
 
-class UnknownValue(InputError):
-    """A value is not in a vocabulary (country, response, issue...)."""
-
-
 class StoreError(UprError):
     """The store cannot be opened, is locked too long, or is damaged."""
 

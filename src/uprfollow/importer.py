@@ -28,7 +28,7 @@ from .errors import FormatNotRecognised, InputError, Problem, ProblemList
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
 from .formats.response_sheet import refuse_response_sheet
-from .formats.sniff import cell_text, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, sheet_rows
+from .formats.sniff import cell_text, check_lines, container, csv_delimiter, csv_rows, decode, detect_encoding, iter_csv_file, refuse_nul, sheet_rows, with_path
 from .lemmas import FORMAT_LANGUAGE, analyse, normalise_language
 from .linking import PARAGRAPH_FORMATS, split_pairs
 from .store import Store
@@ -187,6 +187,7 @@ def _read_csv(path: Path, encoding: str | None, ignore_columns: Collection[str] 
     Returns the reader's result (None when no header matches) and the first rows.
     """
     data = path.read_bytes()
+    check_lines(data, path)  # a file without line breaks (or one line of megabytes) is refused at once
     try:
         enc = detect_encoding(data, encoding)
         stream = enc in ("utf-8", "utf-8-sig", "cp1252", "mac_roman", "latin-1") and not encoding
@@ -203,9 +204,9 @@ def _read_csv(path: Path, encoding: str | None, ignore_columns: Collection[str] 
             except (UnicodeDecodeError, LookupError):
                 pass
         raise InputError(f"{path}: cannot decode the file {what}: {e}", hint=hint) from None
-    has_nul = b"\x00" in data if stream else "\x00" in text
-    if has_nul:
-        raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; export it again")
+    except InputError as e:  # mixed encodings
+        raise with_path(e, path) from None
+    refuse_nul(data if stream else text, path)  # names the row
     rest: Iterator[list[str]] | None
     if stream:
         delimiter = csv_delimiter(data[:20000].decode(enc, errors="replace"))
@@ -213,7 +214,10 @@ def _read_csv(path: Path, encoding: str | None, ignore_columns: Collection[str] 
         rest = iter_csv_file(path, enc, delimiter)
         head: list[list[str]] = list(islice(rest, CSV_HEAD_ROWS))
     else:
-        head, rest = csv_rows(text), None
+        try:
+            head, rest = csv_rows(text), None
+        except InputError as e:
+            raise with_path(e, path) from None
     result = upr_info.read_rows(head, None, "upr-info-csv", rest)
     if result is None:
         refuse_response_sheet(path, head, CSV_HEAD_ROWS)
@@ -268,10 +272,13 @@ def normalise(
     progress: Progress | None = None,
     review_sessions: Mapping[tuple[str, int], int] | None = None,
     split: bool = False,
+    required: tuple[str, ...] = (),
 ) -> list[Normalised]:
     """Check and normalise every record; raise InputError listing all problems.
 
     With `split` (OHCHR/UHRI lists), a paragraph made by several States gives one record per State.
+    `required`: fields every row of this format has ("rs", "session", "response" for UPR Info
+    exports); a row without one is a row error (often the last row of a file cut off mid-row).
     """
     defaults = defaults or {}
     problems = ProblemList(file=file)
@@ -327,6 +334,10 @@ def normalise(
                     continue
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
+        for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
+                                  ("session", rec.session or defaults.get("session"), "session")):
+            if name in required and not value:
+                bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
         response = None
         response_raw = rec.response if not missing(rec.response) else None
         if response_raw:
@@ -445,6 +456,10 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# Fields every row of a format has (DOMAIN.md: one row per recommendation and recommending State)
+REQUIRED = {"upr-info-csv": ("rs", "response", "session"), "upr-info-xls": ("rs", "response", "session")}
+
+
 def prepare(
     path: Path,
     *,
@@ -474,7 +489,7 @@ def prepare(
     try:
         with _no_gc():
             recs = normalise(result.records, str(path), defaults=defaults, progress=progress, review_sessions=review_sessions,
-                             split=result.format in PARAGRAPH_FORMATS)
+                             split=result.format in PARAGRAPH_FORMATS, required=REQUIRED.get(result.format, ()))
     except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
         raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
     return ImportReport(
@@ -530,9 +545,11 @@ def _has_aliases(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'record_aliases'").fetchone() is not None
 
 
-def _existing_ids(store: Store, ids: list[str]) -> set[str]:
+def _existing_ids(store: Store | None, ids: list[str]) -> set[str]:
     """The IDs the store knows: its records' own and the aliases a link gave them (the other source's IDs)."""
     found: set[str] = set()
+    if store is None:  # a dry run without a store: everything would be new
+        return found
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         marks = ",".join("?" * len(chunk))

@@ -21,10 +21,10 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__, vocab
+from . import vocab
+from .assessments import Assessments, IngestRecord, NewAssessment
 from .errors import InputError, Problem, UsageError, counted, group_problems, ranges
 from .formats.response_sheet import Meta, Options, Table, declared_state, find_header, get, header_diagnosis, read_tables, read_who
 from .importer import sha256_of
@@ -128,7 +128,8 @@ def prepare_file(store: Store, path: Path, opts: Options, ids: IdIndex) -> FileR
     rep.label, rep.as_of = who.label, who.as_of
     session = None
     if "session" in meta and meta["session"][0]:
-        m = re.match(r"\s*(\d{1,3})\b", meta["session"][0])
+        # one session ("12", "12th session"); a list ("1, 13": a State reviewed in two sessions) matches them all
+        m = re.match(r"\s*(\d{1,3})\b(?!\s*[,;/&+-]\s*\d)", meta["session"][0])
         if m and int(m.group(1)) in vocab.sessions():
             session = int(m.group(1))
     pending = _rows_to_assess(rep, usable)
@@ -312,10 +313,6 @@ class IngestResult:
     dry_run: bool = False
 
 
-class _Rollback(Exception):
-    """Raised inside the write transaction to undo a dry run."""
-
-
 def ingest_files(
     store: Store,
     paths: list[Path],
@@ -358,17 +355,18 @@ def ingest_files(
     for r in reports:
         if r.status == "pending" and r not in todo:
             r.status = "refused" if r.problems else "unchanged"
-    try:
-        with store.write() as conn:
-            for r in todo:
-                _write_one(conn, r)
-            if dry_run:
-                raise _Rollback
-    except _Rollback:
+    if dry_run:  # the store is open read-only: work out what would change, write nothing
+        repo = Assessments(store)
         for r in todo:
-            r.ingest_id = None
-            if r.status == "written":
-                r.status = "dry run"
+            _write_one(repo, r, dry_run=True)
+    else:
+        with store.write():
+            repo = Assessments(store)
+            for r in todo:
+                _write_one(repo, r)
+            for r in reports:  # a re-ingest that changed nothing is in the history too, as a re-import is
+                if r.status in ("already ingested", "unchanged") and not r.problems:
+                    _record_unchanged(repo, r)
     if problems and not any(r.status in ("written", "dry run") for r in reports):
         raise InputError(what, problems=problems, hint="no file had rows --keep-valid could store: fix what is named above and ingest again")
     return IngestResult(reports=reports, problems=problems, dry_run=dry_run)
@@ -390,25 +388,23 @@ def _check_date(store: Store, r: FileReport) -> None:
                           "check the sheet's date, or pass --as-of")
 
 
-def _stakeholder_row(conn, name: str):
-    return conn.execute("SELECT id, name, type, label FROM stakeholders WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
 
 
 def _check_history(store: Store, reports: list[FileReport]) -> None:
     """Same file already stored -> nothing to do; a sheet older than the stored one -> a problem."""
-    conn = store.conn
+    repo = Assessments(store)
     seen: set[tuple[str, str, str]] = set()
     for r in reports:
         if not (r.stakeholder and r.sur) or any(p.row is None and not p.rows for p in r.problems):
             continue  # a file-wide problem: nothing of it can be stored
-        row = _stakeholder_row(conn, r.stakeholder)
+        row = repo.stakeholder(r.stakeholder)
         if row is not None:
-            r.stakeholder = row["name"]
+            r.stakeholder = row.name
             if r.stakeholder_type is None:
-                r.stakeholder_type = row["type"]
-            elif r.stakeholder_type != row["type"] and not r.type_from_option:
-                r.problem(f"the sheet says {r.stakeholder!r} is {r.stakeholder_type!r} but the store has it as {row['type']!r}",
-                          hint=f"pass --type {row['type']} (or --type {r.stakeholder_type} to change it)")
+                r.stakeholder_type = row.type
+            elif r.stakeholder_type != row.type and not r.type_from_option:
+                r.problem(f"the sheet says {r.stakeholder!r} is {r.stakeholder_type!r} but the store has it as {row.type!r}",
+                          hint=f"pass --type {row.type} (or --type {r.stakeholder_type} to change it)")
                 continue
         if r.stakeholder_type is None:
             r.problem(f"no stakeholder type for {r.stakeholder!r}",
@@ -417,79 +413,77 @@ def _check_history(store: Store, reports: list[FileReport]) -> None:
         key = (r.sha256, r.stakeholder.casefold(), r.sur)
         dup = None
         if row is not None:
-            dup = conn.execute(
-                "SELECT id, started_at, as_of FROM ingests WHERE sha256 = ? AND stakeholder_id = ? AND sur = ?", (r.sha256, row["id"], r.sur)
-            ).fetchone()
+            dup = repo.find_ingest(r.sha256, row.id, r.sur)
         if dup is not None or key in seen:
             r.status = "already ingested"
             r.unchanged = len(r.assessments)
-            if dup is not None and dup["as_of"]:
-                r.as_of = dup["as_of"]  # the date it was stored with, not a new --as-of that was not applied
+            if dup is not None and dup[2]:
+                r.as_of = dup[2]  # the date it was stored with, not a new --as-of that was not applied
             continue
         seen.add(key)
         if row is not None and r.as_of:
-            last = conn.execute(
-                "SELECT max(a.as_of), max(i.file_name) FROM assessments a JOIN recommendations rc ON rc.pk = a.rec_pk "
-                "LEFT JOIN ingests i ON i.id = a.ingest_id WHERE a.stakeholder_id = ? AND a.current = 1 AND rc.sur = ?",
-                (row["id"], r.sur),
-            ).fetchone()
+            last = repo.last_as_of(row.id, r.sur)
             if last[0] and r.as_of < last[0]:
                 r.problem(f"this sheet (as of {r.as_of}) is older than {r.stakeholder}'s assessments in the store (as of {last[0]}, {last[1]})",
                           hint="pass --as-of with the right date if the sheet is newer; older sheets cannot replace newer ones")
 
 
-def _write_one(conn, r: FileReport) -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    row = _stakeholder_row(conn, r.stakeholder)
-    if row is None:
-        sid = conn.execute("INSERT INTO stakeholders (name, type, label) VALUES (?,?,?)", (r.stakeholder, r.stakeholder_type, r.label)).lastrowid
-    else:
-        sid = row["id"]
-        if (r.label and r.label != row["label"]) or r.stakeholder_type != row["type"]:
-            conn.execute("UPDATE stakeholders SET type = ?, label = coalesce(?, label) WHERE id = ?", (r.stakeholder_type, r.label, sid))
-    current = {
-        a["rec_pk"]: a
-        for a in conn.execute(
-            "SELECT a.id, a.rec_pk, a.level, a.comment, a.sources, a.as_of FROM assessments a JOIN recommendations rc ON rc.pk = a.rec_pk "
-            "WHERE a.stakeholder_id = ? AND a.current = 1 AND rc.sur = ?",
-            (sid, r.sur),
-        )
-    }
+def _write_one(repo: Assessments, r: FileReport, *, dry_run: bool = False) -> None:
+    """Store one checked file's assessments (with dry_run: only count what would change)."""
+    assert r.stakeholder and r.stakeholder_type and r.sur
+    row = repo.stakeholder(r.stakeholder)
+    sid = row.id if row else None
+    if not dry_run:
+        if row is None:
+            sid = repo.add_stakeholder(r.stakeholder, r.stakeholder_type, r.label)
+        elif (r.label and r.label != row.label) or r.stakeholder_type != row.type:
+            repo.update_stakeholder(row.id, r.stakeholder_type, r.label)
+    current = repo.current(sid, r.sur) if sid is not None else {}
     new = {a.rec_pk: a for a in r.assessments}
 
     def same(a: Assessment) -> bool:
         c = current.get(a.rec_pk)
-        return c is not None and (c["level"], c["comment"] or None, c["sources"] or None) == a.content()
+        return c is not None and (c.level, c.comment or None, c.sources or None) == a.content()
 
     r.unchanged = sum(1 for a in r.assessments if same(a))
     r.new = sum(1 for a in r.assessments if a.rec_pk not in current)
     r.changed = len(r.assessments) - r.unchanged - r.new
-    last = max((c["as_of"] or "" for c in current.values()), default="")
+    last = max((c.as_of or "" for c in current.values()), default="")
     if current and (r.as_of or "") > last:
         if set(current) == set(new) and r.unchanged == len(new):
             r.status = "unchanged"
             return
-        retire = [c["id"] for c in current.values()]
+        retire = [c.id for c in current.values()]
         insert = list(r.assessments)
         r.dropped = len(set(current) - set(new))
     else:  # first sheet, or the same date: merge row by row
-        retire = [current[a.rec_pk]["id"] for a in r.assessments if a.rec_pk in current and not same(a)]
+        retire = [current[a.rec_pk].id for a in r.assessments if a.rec_pk in current and not same(a)]
         insert = [a for a in r.assessments if not same(a)]
     if not insert and not retire:
         r.status = "unchanged"
         return
-    ingest_id = conn.execute(
-        "INSERT INTO ingests (file_name, sha256, format, sheet, stakeholder_id, sur, as_of, rows_read, added, replaced, unchanged, "
-        "started_at, finished_at, tool_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (Path(r.file).name, r.sha256, r.format, ", ".join(s for s in r.sheets if s) or None, sid, r.sur, r.as_of, r.rows_read,
-         len(insert), len(retire), r.unchanged, now, now, __version__),
-    ).lastrowid
-    for n in range(0, len(retire), 900):
-        chunk = retire[n : n + 900]
-        conn.execute(f"UPDATE assessments SET current = 0, replaced_by = ? WHERE id IN ({','.join('?' * len(chunk))})", [ingest_id, *chunk])
-    conn.executemany(
-        "INSERT INTO assessments (rec_pk, stakeholder_id, level, level_raw, comment, sources, as_of, ingest_id, sheet, row, matched_by, match_score) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(a.rec_pk, sid, a.level, a.level_raw, a.comment, a.sources, r.as_of, ingest_id, a.sheet, a.row, a.matched_by, a.score) for a in insert],
-    )
-    r.added, r.replaced, r.ingest_id, r.status = len(insert), len(retire), ingest_id, "written"
+    r.added, r.replaced = len(insert), len(retire)
+    if dry_run or sid is None:
+        r.status = "dry run"
+        return
+    ingest_id = repo.record_ingest(_ingest_record(r, sid))
+    repo.retire(retire, ingest_id)
+    repo.add(sid, r.as_of, ingest_id, [
+        NewAssessment(a.rec_pk, a.level, a.level_raw, a.comment, a.sources, a.sheet, a.row, a.matched_by, a.score) for a in insert
+    ])
+    r.ingest_id, r.status = ingest_id, "written"
+
+
+def _ingest_record(r: FileReport, sid: int) -> IngestRecord:
+    return IngestRecord(Path(r.file).name, r.sha256, r.format, ", ".join(s for s in r.sheets if s) or None, sid, r.sur or "",
+                        r.as_of, r.rows_read, r.added, r.replaced, r.unchanged)
+
+
+def _record_unchanged(repo: Assessments, r: FileReport) -> None:
+    """An ingest that changed nothing (already ingested, or the same assessments) still gets its line in the history."""
+    row = repo.stakeholder(r.stakeholder) if r.stakeholder else None
+    if row is None or not r.sur:
+        return
+    r.added = r.replaced = 0
+    r.unchanged = len(r.assessments)
+    repo.record_ingest(_ingest_record(r, row.id))

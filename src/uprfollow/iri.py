@@ -106,6 +106,11 @@ def statuses(
         return _statuses(store, sur, session=session, cycle=cycle, include_pledges=include_pledges)
 
 
+def received_any(store: Store, sur: str) -> bool:
+    """Whether the store holds any recommendation (or pledge) to this State."""
+    return store.conn.execute("SELECT 1 FROM recommendations WHERE sur = ? LIMIT 1", (sur,)).fetchone() is not None
+
+
 def _statuses(store: Store, sur: str, *, session: int | None, cycle: int | None, include_pledges: bool) -> list[RecStatus]:
     where = ["r.sur = ?"]
     params: list = [sur]

@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.request import pathname2url
 
 from . import vocab
 from .errors import StoreError, UprError
@@ -94,28 +93,11 @@ class CheckReport:
         }
 
 
-def _uri(path: Path, mode: str) -> str:
-    return f"file:{pathname2url(str(path.resolve()))}?mode={mode}"
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing store in any state (through the one opener: no migration, no write)."""
+    from .store import open_store
 
-
-def _connect_existing(path: Path, *, readonly: bool) -> sqlite3.Connection:
-    """A plain connection to an existing store file, without migrations or pragmas that write."""
-    if not path.exists():
-        raise StoreError(f"no store at {path}", hint="check --db / UPR_DB")
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a store file", hint="pass a file path with --db or UPR_DB")
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if head and head != b"SQLite format 3\x00":
-        raise StoreError(f"{path} is not a upr store (not an SQLite database)", hint="check --db / UPR_DB")
-    from .store import busy_timeout
-
-    try:
-        conn = sqlite3.connect(_uri(path, "ro" if readonly else "rw"), uri=True, timeout=busy_timeout(), isolation_level=None)
-    except sqlite3.Error as e:
-        raise StoreError(f"cannot open the store {path}: {e}", hint="check the file's permissions") from e
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
-    return conn
+    return open_store(path, readonly=True, require_current=False).conn
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -139,7 +121,7 @@ class _Collector:
 def check_store(path: str | os.PathLike[str]) -> CheckReport:
     """Check the store at `path` without changing it; every problem becomes a Finding."""
     p = Path(path)
-    conn = _connect_existing(p, readonly=True)
+    conn = _connect_existing(p)
     report = CheckReport(path=str(p))
     out = _Collector(report)
     try:
@@ -336,7 +318,7 @@ def backup(source: str | os.PathLike[str], dest: str | os.PathLike[str], *, forc
     if target.exists() and src_path.exists() and os.path.samefile(target, src_path):
         raise UnsafeOutputPath(f"{target} is the store itself", hint="back up to another file")
     start = time.monotonic()
-    src = _connect_existing(src_path, readonly=True)
+    src = _connect_existing(src_path)
     tmp = target.parent / f".{target.name}.upr-backup-{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)

@@ -126,7 +126,8 @@ def replace_atomically(path: Path) -> Iterator[IO[bytes]]:
     over `path`: a rename replaces a symbolic link found there, never its target, and a
     failed write leaves no partial file. Check `path` with `safe_output_path()` first.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    remove_stale_parts(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.upr{os.getpid()}.", suffix=".part", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are documents to share
         with os.fdopen(fd, "wb") as f:
@@ -135,6 +136,45 @@ def replace_atomically(path: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_PART = re.compile(r"^\..+\.upr(\d+)\.[A-Za-z0-9_]{8}\.part$")
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Remove the `.part` files `replace_atomically` left in `folder` when its process was killed.
+
+    Only files of its own naming (`.NAME.uprPID.XXXXXXXX.part`) whose process is gone are
+    removed: a file another running upr is writing stays.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PART.match(entry.name)
+        if not m or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

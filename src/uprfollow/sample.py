@@ -265,6 +265,7 @@ def _upr_info_rows(recs: Sequence[SampleRec]) -> Iterator[list[object]]:
 
 def write_upr_info_csv(path: Path, recs: Sequence[SampleRec]) -> Path:
     """The export as Excel for Mac re-saves it: MacRoman, CR line endings, `To,To-Rgrp,...` header."""
+    path = _output(path)
     with open(path, "w", encoding="mac_roman", newline="") as f:
         w = csv.writer(f, lineterminator="\r")
         w.writerow(UPR_INFO_CSV_HEADER)
@@ -274,6 +275,7 @@ def write_upr_info_csv(path: Path, recs: Sequence[SampleRec]) -> Path:
 
 def write_upr_info_xlsx(path: Path, recs: Sequence[SampleRec]) -> Path:
     """The export as UPR Info's spreadsheet: one sheet, 11 columns, names repeated in the header."""
+    path = _output(path)
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -306,6 +308,7 @@ def _theme_sort_key(theme: str) -> tuple[str, int]:
 
 def write_ohchr_matrix(path: Path, recs: Sequence[SampleRec]) -> Path:
     """An OHCHR matrix laid out like the real ones: landscape, one table grouped by theme."""
+    path = _output(path)
     import docx
     from docx.enum.section import WD_ORIENT
     from docx.shared import Pt
@@ -370,6 +373,7 @@ def list_recs(n: int, seed: int) -> list[SampleRec]:
 
 def write_hand_made_list(path: Path, recs: Sequence[SampleRec]) -> Path:
     """A list typed by hand: title rows, a blank row, French headers, an extra column, merged title."""
+    path = _output(path)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -430,6 +434,13 @@ class SampleFiles:
     list_recommendations: int
 
 
+def _output(path: Path) -> Path:
+    """A file the sample writes: replaced if it exists, but never written through a symbolic link."""
+    from .paths import safe_output_path
+
+    return safe_output_path(path, force=True)
+
+
 def write_sample(folder: str | Path, *, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> SampleFiles:
     """Write the fictional sample set into `folder` (created if needed); return what was written.
 
@@ -442,6 +453,8 @@ def write_sample(folder: str | Path, *, size: int = DEFAULT_SIZE, seed: int = DE
         raise ValueError("size must be at least 10")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    for name in (CSV_NAME, XLSX_NAME, MATRIX_NAME, LIST_NAME, README_NAME):  # refuse a planted link before writing anything
+        _output(folder / name)
     recs = export_recs(size, seed)
     demo_rows = sum(len(r.rs) for r in recs if r.sur == DEMO_STATE)
     matrix = matrix_recs(max(20, min(size // 8, 400)), seed)
@@ -453,7 +466,7 @@ def write_sample(folder: str | Path, *, size: int = DEFAULT_SIZE, seed: int = DE
         write_hand_made_list(folder / LIST_NAME, lst),
     ]
     cs = vocab.countries()
-    readme = folder / README_NAME
+    readme = _output(folder / README_NAME)
     readme.write_text(
         README_TEXT.format(
             version=__version__, seed=seed, size=size, csv=CSV_NAME, xlsx=XLSX_NAME, matrix=MATRIX_NAME, lst=LIST_NAME,
@@ -475,6 +488,7 @@ def synthetic_export_csv(path: str | Path, n_rows: int, seed: int = DEFAULT_SEED
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    path = _output(path)
     rng = random.Random(f"synthetic:{seed}")
     cs = vocab.countries()
     states = _recommenders()
@@ -568,7 +582,7 @@ def fill_sheets(sheet: str | Path, folder: str | Path, *, seed: int = DEFAULT_SE
             ws.cell(r, level_col).value = words[level]
             ws.cell(r, level_col + 1).value = rng.choice(_COMMENTS[level])
             ws.cell(r, level_col + 2).value = f"{s.label} follow-up report, 2013 [fictional]"
-        path = folder / f"{Path(sheet).stem}-{s.label}.xlsx"
+        path = _output(folder / f"{Path(sheet).stem}-{s.label}.xlsx")
         wb.save(path)
         written.append(path)
     return written

@@ -83,27 +83,19 @@ def _title_scope(lang: str, items: list[RecStatus], session: int | None, cycle: 
 
 
 def _prefill(store: Store, stakeholder: str, sur: str) -> tuple[dict[int, tuple[str, str | None, str | None]], dict[str, str | None]]:
-    row = store.conn.execute("SELECT id, name, type, label FROM stakeholders WHERE name = ? COLLATE NOCASE", (stakeholder,)).fetchone()
-    if row is None:
-        names = [r[0] for r in store.conn.execute("SELECT name FROM stakeholders ORDER BY name")]
+    from .assessments import Assessments
+
+    repo = Assessments(store)
+    who = repo.stakeholder(stakeholder)
+    if who is None:
+        names = repo.stakeholder_names()
         raise InputError(
             f"--prefill {stakeholder!r}: no such stakeholder in the store",
             hint=("known stakeholders: " + ", ".join(names)) if names else "ingest a filled sheet first with `upr ingest`",
         )
-    found = {
-        r[0]: (r[1], r[2], r[3])
-        for r in store.conn.execute(
-            "SELECT a.rec_pk, a.level, a.comment, a.sources FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
-            "WHERE a.stakeholder_id = ? AND a.current = 1 AND r.sur = ?",
-            (row["id"], sur),
-        )
-    }
-    last = store.conn.execute(
-        "SELECT max(a.as_of) FROM assessments a JOIN recommendations r ON r.pk = a.rec_pk "
-        "WHERE a.stakeholder_id = ? AND a.current = 1 AND r.sur = ?",
-        (row["id"], sur),
-    ).fetchone()[0]
-    return found, {"name": row["name"], "type": row["type"], "label": row["label"], "as_of": last}
+    found = {pk: (c.level, c.comment, c.sources) for pk, c in repo.current(who.id, sur).items()}
+    last, _ = repo.last_as_of(who.id, sur)
+    return found, {"name": who.name, "type": who.type, "label": who.label, "as_of": last}
 
 
 def build(

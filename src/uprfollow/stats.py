@@ -18,7 +18,7 @@ could not identify, under "(unknown)".
 How it is fast: a GROUP BY over a join of a million recommendations with their issues
 makes SQLite sort millions of rows. Instead each category is read in index order as
 one inverted list per value (`group_concat` of keys), and the lists are crossed with
-numpy (`bincount` over pairs of codes). numpy comes with pandas; it is imported here
+numpy (`bincount` over pairs of codes). numpy is imported here
 only, so `upr --help` does not pay for it.
 """
 
@@ -402,7 +402,9 @@ def _start_joined(conn: sqlite3.Connection, cats: list[str], predicted: bool = F
     from concurrent.futures import ThreadPoolExecutor
 
     def read(cat: str) -> _Long:
-        other = sqlite3.connect(path, timeout=60)
+        from .store import open_store
+
+        other = open_store(path, readonly=True, require_current=False).conn  # the caller's open checked it
         try:
             other.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return _joined(other, cat, None, predicted)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.request import pathname2url
 
 from . import vocab
 from .errors import StoreError
@@ -77,8 +78,12 @@ class Store:
         finally:
             self.conn.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+    def map_file(self, size: int) -> None:
+        """Read through a memory map of up to `size` bytes (for commands that scan a large store)."""
+        self.conn.execute(f"PRAGMA mmap_size = {int(size)}")
+
+    def recommendation_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
 
     def schema_version(self) -> int:
         return self.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0]
@@ -102,37 +107,141 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def open_store(path: str | Path | None = None, *, readonly: bool = False) -> Store:
-    """Open (creating if needed) the store at `path`, apply migrations, set pragmas."""
-    path = Path(path) if path else default_db_path()
+def _check_file(path: Path, *, readonly: bool) -> None:
+    """Refuse what cannot be a store (a folder, a device, another kind of file; for reading, a missing or empty file)."""
     if path.is_dir():
         raise StoreError(f"{path} is a folder, not a store file", hint="pass a file path with --db or UPR_DB")
-    if readonly and not path.exists():
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise StoreError(f"{path} is not a regular file", hint="pass the path of a upr store with --db or UPR_DB")
+        if path.stat().st_size > 0:
+            with open(path, "rb") as f:
+                if f.read(16) != b"SQLite format 3\x00":
+                    raise StoreError(f"{path} is not a upr store (not an SQLite database)", hint="check --db / UPR_DB")
+        elif readonly:
+            raise StoreError(f"{path} is an empty file, not a upr store",
+                             hint="import recommendations first with `upr import FILE --db PATH`, or check --db / UPR_DB")
+    elif readonly:
         raise StoreError(f"no store at {path}", hint="import recommendations first with `upr import FILE`")
-    if not readonly:
+
+
+def _uri(path: Path, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{pathname2url(str(path.resolve()))}?{query}"
+
+
+def _writable(path: Path) -> bool:
+    """The file (if any) and its folder can be written: SQLite needs the folder for its -wal and -shm files."""
+    return (not path.exists() or os.access(path, os.W_OK)) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def open_store(path: str | Path | None = None, *, readonly: bool = False, require_current: bool = True) -> Store:
+    """Open the store at `path` (default: $UPR_DB or the user's data folder).
+
+    A write open creates the store if needed, refuses a store written by a newer upr,
+    switches WAL on and applies pending migrations and vocabulary updates. A read-only
+    open (`readonly=True`) opens the file with `mode=ro` and never writes: not the journal
+    mode, not a migration, not the vocabularies; a store that needs any of them is refused
+    with a hint to run a write command (or `upr db migrate`) first.
+
+    An explicit path in a folder that does not exist is an error; only the default
+    location gets its folder created. `require_current=False` lets a read-only open see a
+    store in any state (`upr db check`, `upr db backup`).
+    """
+    default = default_db_path()
+    path = Path(path) if path else default
+    _check_file(path, readonly=readonly)
+    if not path.parent.is_dir():
+        if readonly or path != default:
+            raise StoreError(f"the folder {path.parent} does not exist", hint="create it first, or check --db / UPR_DB")
         path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as f:
-            if f.read(16) != b"SQLite format 3\x00":
-                raise StoreError(f"{path} is not a upr store (not an SQLite database)", hint="check --db / UPR_DB")
+    if not readonly and not _writable(path):
+        raise StoreError(
+            f"the store {path} cannot be written (read-only file, folder or medium)",
+            hint="check the permissions of the file and its folder, or copy the store somewhere writable",
+        )
     try:
-        conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None, check_same_thread=False)
+        if readonly:
+            # immutable=1 where SQLite could not create its -shm file (a read-only folder or medium)
+            params = {"mode": "ro"} if os.access(path.parent, os.W_OK) else {"mode": "ro", "immutable": "1"}
+            conn = sqlite3.connect(_uri(path, **params), uri=True, timeout=busy_timeout(), isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None, check_same_thread=False)
     except sqlite3.Error as e:
         raise StoreError(f"cannot open the store {path}: {e}", hint="check --db / UPR_DB and the folder's permissions") from e
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA temp_store = MEMORY")
-        migrate(conn)
+        if readonly:
+            if require_current:
+                _require_current(conn, path)
+        else:
+            _refuse_newer(conn, path)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn)
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise StoreError(f"the store {path} cannot be used: {e}", hint="run `upr db check`, or restore a backup") from e
+        raise damaged(path, e) from e
     return Store(conn, path)
+
+
+def damaged(path: Path | str, e: sqlite3.DatabaseError) -> StoreError:
+    """The one error for a store SQLite cannot read or write (damaged pages, read-only medium)."""
+    text = str(e)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the store {path} cannot be written: {text}",
+                          hint="check the permissions of the file and its folder, or copy the store somewhere writable")
+    return StoreError(f"the store {path} cannot be used: {text}", hint="run `upr db check`, or restore a backup (`upr db backup` makes them)")
+
+
+class StorePending(StoreError):
+    """The store needs migrations or a vocabulary update, which a read-only command may not apply."""
+
+
+def store_state(conn: sqlite3.Connection) -> tuple[list[str], list[str], bool]:
+    """(pending migrations, unknown migrations, vocabularies fresh) of an open store; reads only."""
+    done = applied_migrations(conn)
+    known = [name for name, _ in MIGRATIONS]
+    pending = [n for n in known if n not in set(done)]
+    unknown = [n for n in done if n not in set(known)]
+    return pending, unknown, _vocab_fresh(conn)
+
+
+def _refuse_newer(conn: sqlite3.Connection, path: Path) -> None:
+    """A store written by a newer upr (a migration this version does not know, or user_version ahead) is never written to."""
+    _, unknown, _ = store_state(conn)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if unknown or version > len(MIGRATIONS):
+        what = f"migrations this version does not know: {', '.join(unknown)}" if unknown else f"schema version {version}, this upr knows {len(MIGRATIONS)}"
+        raise StoreError(
+            f"the store {path} was written by a newer upr ({what}); this upr will not write to it",
+            hint="upgrade upr (pip install -U uprfollow), or use another store with --db",
+        )
+
+
+def _require_current(conn: sqlite3.Connection, path: Path) -> None:
+    pending, unknown, fresh = store_state(conn)
+    if not pending and not unknown and conn.execute("PRAGMA user_version").fetchone()[0] > len(MIGRATIONS):
+        unknown = ["user_version"]
+    if pending:
+        raise StorePending(
+            f"the store {path} needs {len(pending)} schema update(s) ({', '.join(pending)}) that a read-only command does not make",
+            hint="run `upr db migrate` (or any command that writes, such as `upr import`) once, then try again",
+        )
+    if not fresh and not unknown:
+        raise StorePending(
+            f"the store {path} holds older vocabularies (States, issues, sessions) than this upr",
+            hint="run `upr db migrate` (or any command that writes, such as `upr import`) once, then try again",
+        )
 
 
 def _retry_busy(fn) -> None:
@@ -157,7 +266,7 @@ def applied_migrations(conn: sqlite3.Connection) -> list[str]:
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations and refresh the vocabulary tables, in one write transaction."""
     done = applied_migrations(conn)
-    if len(done) == len(MIGRATIONS) and _vocab_fresh(conn):
+    if len(done) == len(MIGRATIONS) and _vocab_fresh(conn) and conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
         return
     _begin_immediate(conn)
     try:
@@ -170,6 +279,7 @@ def migrate(conn: sqlite3.Connection) -> None:
                 fn(conn)
                 conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
         sync_vocab(conn)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -215,3 +325,29 @@ def sync_vocab(conn: sqlite3.Connection) -> None:
         [(s.session, s.year, s.cycle) for s in vocab.sessions().values()],
     )
     conn.execute("INSERT OR REPLACE INTO _meta VALUES ('vocab', ?)", (_vocab_signature(),))
+
+
+def migrate_existing(path: str | Path) -> dict:
+    """`upr db migrate`: open an existing store for writing (which migrates it) and say what changed."""
+    path = Path(path)
+    with open_store(path, readonly=True, require_current=False) as store:
+        try:
+            before = store_state(store.conn)
+        except sqlite3.DatabaseError as e:
+            raise damaged(path, e) from e
+    with open_store(path) as store:
+        version = store.schema_version()
+    return {"path": str(path), "applied": before[0], "vocab_refreshed": not before[2], "schema_version": version}
+
+
+@contextmanager
+def open_existing(path: str | Path | None = None) -> Iterator[Store | None]:
+    """The store opened read-only if there is one (a file with something in it), else None; never creates it."""
+    p = Path(path) if path else default_db_path()
+    if not p.exists() or (p.is_file() and p.stat().st_size == 0):
+        if path and not p.parent.is_dir():
+            raise StoreError(f"the folder {p.parent} does not exist", hint="create it first, or check --db / UPR_DB")
+        yield None
+        return
+    with open_store(p, readonly=True) as store:
+        yield store

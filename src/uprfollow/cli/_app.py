@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,7 +96,14 @@ class App(typer.Typer):
             @functools.wraps(fn)
             def run(*a: Any, **k: Any) -> Any:
                 try:
-                    result = fn(*a, **k)
+                    try:
+                        result = fn(*a, **k)
+                    except sqlite3.DatabaseError as e:  # damaged pages, a medium gone read-only: one clean message
+                        if os.environ.get("UPR_DEBUG"):
+                            raise
+                        from ..store import damaged, default_db_path
+
+                        raise damaged(k.get("db") or default_db_path(), e) from e
                 except UprError as e:
                     if os.environ.get("UPR_DEBUG"):
                         raise
@@ -285,8 +293,3 @@ def main_callback(
         from_shell = prog.name == "upr" or (prog.name == "__main__.py" and prog.parent.name == "uprfollow")
         argv = sys.argv[1:] if from_shell else [ctx.invoked_subcommand or ""]
         log("start: upr " + " ".join(argv))
-    if version:
-        from .. import __version__
-
-        typer.echo(__version__)
-        raise typer.Exit(0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import counted
-from ._app import App, DbOption, FormatOption, OutputFormat, app, err, print_json
+from ._app import App, DbOption, FormatOption, OutputFormat, app, err, log, print_json
 
 db_app = App(
     name="db",
@@ -46,12 +47,37 @@ def check_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) ->
         err(f"note: {note}")
     counts = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in report.counts.items())
     if report.ok:
-        err(f"ok: the store {report.path} is healthy ({counts})")
+        _verdict(f"ok: the store {report.path} is healthy ({counts})")
         return
     total = len(report.findings) + sum(report.truncated.values())
-    err(f"{counted(total, 'problem')} in the store {report.path}")
-    err("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
+    _verdict(f"{counted(total, 'problem')} in the store {report.path}")
+    _verdict("Hint: restore a backup (`upr db backup` makes one), or re-import the files named by `upr db history`")
     raise typer.Exit(1)
+
+
+def _verdict(message: str) -> None:
+    """The check's summary: on stderr even with --quiet (a cron job that checks the store mails what it says)."""
+    log(message)
+    typer.echo(message, err=True)
+
+
+@db_app.command("migrate")
+def migrate_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) -> None:
+    """Bring the store up to this version of upr: apply pending schema updates and refresh the vocabularies.
+
+    Every command that writes does this by itself; commands that only read refuse an
+    out-of-date store and point here. Refuses a store written by a newer upr.
+    """
+    from ..store import migrate_existing
+
+    done = migrate_existing(_store_path(db))
+    if format == OutputFormat.json:
+        print_json(done)
+        return
+    applied = done["applied"]
+    what = f"applied {', '.join(applied)}" if applied else "no schema update needed"
+    vocab = "vocabularies refreshed" if done["vocab_refreshed"] else "vocabularies up to date"
+    err(f"{done['path']}: {what}; {vocab}; schema version {done['schema_version']}")
 
 
 @db_app.command("backup")
@@ -94,7 +120,7 @@ def history_cmd(db: DbOption = None, format: FormatOption = OutputFormat.table) 
     from .output import print_table
 
     columns = [(col, {"overflow": "fold"}) for col in ("when", "kind", "file", "sha256", "format", "rows", "added", "replaced", "unchanged", "by", "version")]
-    print_table(columns, ([
-        str(r["finished_at"] or ""), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
+    print_table(columns, ([  # times to the second here; the JSON keeps the microseconds
+        re.sub(r"\.\d+", "", str(r["finished_at"] or "")), r["kind"], str(r["file"] or ""), (r["sha256"] or "")[:12], str(r["format"] or ""),
         f"{r['rows_read'] or 0:,}", f"{r['added'] or 0:,}", f"{r['replaced'] or 0:,}", f"{r['unchanged'] or 0:,}",
         " ".join(x for x in (r["stakeholder"], r["sur"]) if x), str(r["tool_version"] or "")] for r in rows), pipe_width=200)

@@ -102,7 +102,8 @@ def ingest_cmd(
     from ..store import open_store
 
     check_format(format, (Format.table, Format.json), "ingest")
-    with open_store(db) as store, progress("reading", len(files), show=format == Format.table and len(files) > 1) as advance:
+    # a dry run reads only: it needs a store and never makes one
+    with open_store(db, readonly=dry_run) as store, progress("reading", len(files), show=format == Format.table and len(files) > 1) as advance:
         result = ingest_files(store, files, stakeholder=stakeholder, type=type.value if type else None, label=label, as_of=as_of, sur=sur,
                               dry_run=dry_run, keep_valid=keep_valid, progress=advance)
     if format == Format.json:
@@ -166,7 +167,7 @@ def status_cmd(
     """
     from .. import vocab
     from ..errors import InputError
-    from ..iri import LEVEL_LABELS, statuses, summarise
+    from ..iri import LEVEL_LABELS, received_any, statuses, summarise
     from ..store import open_store
 
     _one_scope(session, cycle)
@@ -175,7 +176,7 @@ def status_cmd(
     want = vocab.resolve_level(level, "--level") if level is not None else None
     with open_store(db, readonly=True) as store:
         items = statuses(store, code, session=session, cycle=cycle)
-        if not items and not store.conn.execute("SELECT 1 FROM recommendations WHERE sur = ? LIMIT 1", (code,)).fetchone():
+        if not items and not received_any(store, code):
             raise InputError(f"no recommendations to {vocab.countries()[code].name} ({code}) in the store",
                              hint="import them first with `upr import FILE`")
     total = summarise(items)

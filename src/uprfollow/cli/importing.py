@@ -49,7 +49,7 @@ def import_cmd(
     counts once. Rows left apart are listed by --format json with their closest candidate.
     """
     from ..importer import prepare_files, review_sessions, write_all
-    from ..store import open_store
+    from ..store import open_existing, open_store
 
     # Files are read and checked before the store is even opened for writing: a failed import leaves no trace,
     # not even an empty store where there was none. (Lists that give a year take the session the store knows.)
@@ -57,9 +57,14 @@ def import_cmd(
     with progress("reading", show=format == OutputFormat.table) as advance:
         prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance,
                                  ignore_columns=ignore_column or (), review_sessions=known)
-    with open_store(db) as store:
-        reports = write_all(store, prepared, dry_run=dry_run, link=not no_link)
-        total = store.conn.execute("SELECT count(*) FROM recommendations").fetchone()[0]
+    if dry_run:  # reads only: compared with the store if there is one, never creating it
+        with open_existing(db) as existing:
+            reports = write_all(existing, prepared, dry_run=True)  # type: ignore[arg-type]
+            total = existing.recommendation_count() if existing else 0
+    else:
+        with open_store(db) as store:
+            reports = write_all(store, prepared, link=not no_link)
+            total = store.recommendation_count()
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
         return

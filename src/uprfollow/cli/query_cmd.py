@@ -129,7 +129,7 @@ def _open(db: Path | None):
     from ..store import open_store
 
     store = open_store(db, readonly=True)
-    store.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # these commands only read
+    store.map_file(MMAP_BYTES)  # these commands only read
     return store
 
 

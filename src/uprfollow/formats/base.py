@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass
@@ -46,18 +45,3 @@ class ReadResult:
     total: int | None = None           # number of data rows when known up front (for progress bars)
     defaults: dict[str, str] = field(default_factory=dict)  # file-level values (sur, session) found in titles
     skipped: dict[str, int] = field(default_factory=dict)   # rows left out on purpose, by reason (reported, not errors)
-
-
-class Reader:
-    """Interface of a format reader (documentation only; readers are modules)."""
-
-    name: str
-
-    @staticmethod
-    def sniff(path: Path, head: bytes) -> bool:  # pragma: no cover - interface
-        """True when this reader recognises the file from its first bytes / content."""
-        raise NotImplementedError
-
-    @staticmethod
-    def read(path: Path) -> ReadResult:  # pragma: no cover - interface
-        raise NotImplementedError

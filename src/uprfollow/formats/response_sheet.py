@@ -33,7 +33,7 @@ from typing import Any
 
 from .. import vocab
 from ..errors import InputError, Problem, UsageError
-from .sniff import cell_text, column_letter, container, csv_rows, decode
+from .sniff import cell_text, check_lines, column_letter, container, csv_rows, decode, refuse_nul, with_path
 
 HEADER_SCAN = 30        # rows searched for the header
 MATCH_FIELDS = ("id", "paragraph", "text")
@@ -171,18 +171,21 @@ def read_tables(path: Path) -> tuple[str, list[Table]]:
         fmt = {"zip-xlsx": "xlsx", "ole2": "xls", "zip-ods": "ods"}[kind]
         return fmt, _workbook_tables(path, fmt)
     if kind == "text":
+        data = path.read_bytes()
+        check_lines(data, path)  # a 50 MB file without a line break is refused at once, as import refuses it
         try:
-            text, _enc = decode(path.read_bytes())
+            text, _enc = decode(data)
         except (UnicodeDecodeError, LookupError) as e:
             raise InputError(f"{path}: cannot decode the text ({e})", hint="save the sheet as UTF-8 CSV or as .xlsx") from None
-        if "\x00" in text:
-            raise InputError(f"{path}: the text holds NUL bytes", hint="the file is damaged or not a CSV; save it again")
+        except InputError as e:  # mixed encodings
+            raise with_path(e, path) from None
+        refuse_nul(text, path)
         if not text.strip():
             raise InputError(f"{path}: the file holds no text", hint="export the sheet again")
         try:
             rows = csv_rows(text)
         except InputError as e:
-            raise InputError(f"{path}: {e.message}", hint="save the sheet again as CSV or .xlsx") from None
+            raise InputError(f"{path}: {e.message}", hint=e.hint or "save the sheet again as CSV or .xlsx") from None
         return "csv", [Table(None, [[c for c in r] for r in rows])]
     if kind == "pdf":
         raise InputError(f"{path}: a PDF document, not a response sheet", hint="send back the .xlsx sheet, or save the table as .csv")

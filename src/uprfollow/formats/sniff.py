@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,15 @@ HEAD_BYTES = 8192
 
 def container(path: Path) -> str:
     """'zip-xlsx', 'zip-docx', 'zip-ods', 'zip', 'ole2', 'pdf', 'text' or 'binary'."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found", hint="check the path and spelling") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the file: {e.strerror or e}", hint="check the path and its permissions") from None
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise InputError(f"{path}: {kind}, not a regular file", hint="save the data to a file and pass that file")
     try:
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
@@ -38,6 +50,11 @@ def container(path: Path) -> str:
             with zipfile.ZipFile(path) as z:
                 names = set(z.namelist())
                 check_zip(z, path)
+                if "xl/workbook.xml" in names:
+                    check_sheet_area(z, path)
+        except zlib.error:
+            raise InputError(f"cannot read {path}: damaged zip (its packed data does not unpack)",
+                             hint="save the file again from its application, or re-download it") from None
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
             raise InputError(
                 f"{path}: the file looks like an Excel/Word file (zip) but is damaged or truncated ({e})",
@@ -116,6 +133,51 @@ def check_zip(z: zipfile.ZipFile, path: Path) -> None:
                         hint="open the file in Excel, LibreOffice or Word and save it again",
                     )
                 tail = window[-32:]
+
+
+# A sheet is read as a grid from A1 to its last populated cell: calamine allocates every cell of it.
+# One stray cell at XFD1048576 would make 17 billion. 20 million cells is 20 times the largest
+# UPR Info export (60,000 rows of 14 columns) and 19 columns of a full 1,048,576-row sheet.
+MAX_SHEET_CELLS = 20_000_000
+_CELL_COLUMN = re.compile(rb'\sr="([A-Z]{1,3})[0-9]')
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]{1,9})"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for b in letters:
+        n = n * 26 + (b - 64)
+    return n
+
+
+def check_sheet_area(z: zipfile.ZipFile, path: Path) -> None:
+    """Refuse an .xlsx sheet whose populated area (A1 to its last cell) exceeds MAX_SHEET_CELLS, before calamine reads it.
+
+    The area is bounded by the cells actually present (the `r` references of rows and cells),
+    streamed from the packed XML; the sheet's own `<dimension>` claim is not trusted.
+    """
+    for info in z.infolist():
+        name = info.filename
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        max_row, columns, tail = 0, set(), b""
+        with z.open(info) as member:
+            while chunk := member.read(_SCAN_CHUNK):
+                window = tail + chunk
+                rows = _ROW_NUMBER.findall(window)
+                if rows:
+                    max_row = max(max_row, max(map(int, rows)))
+                columns.update(_CELL_COLUMN.findall(window))
+                tail = window[-64:]
+        max_col = max((_column_number(c) for c in columns), default=0)
+        if max_row * max_col > MAX_SHEET_CELLS:
+            last = f"{column_letter(max_col - 1)}{max_row}"
+            raise InputError(
+                f"{path}: refused: the sheet {name.rsplit('/', 1)[-1].removesuffix('.xml')} has cells up to {last}, "
+                f"an area of {max_row * max_col:,} cells (upr reads at most {MAX_SHEET_CELLS:,})",
+                hint="delete the stray cells far below or right of the data (Ctrl+End shows the last one) and save again, "
+                     "or save the sheet as .csv",
+            )
 
 
 _ASCII = bytes(range(0x80))
@@ -239,6 +301,52 @@ def _refuse_mixed(data: bytes, error: UnicodeDecodeError) -> None:
     )
 
 
+MAX_LINE_BYTES = 1 << 20  # 1 MiB: a row of a real export is a few thousand characters
+
+
+def check_lines(data: bytes, path: Path) -> None:
+    """Refuse a text whose lines are far too long for a table (a 50 MB file with no line break), before parsing it."""
+    if len(data) <= MAX_LINE_BYTES:
+        return
+    sep = b"\n" if b"\n" in data else b"\r"
+    start = 0  # always the start of a line; jumps to the last line start within reach (a few steps per file)
+    while len(data) - start > MAX_LINE_BYTES:
+        last = data.rfind(sep, start, start + MAX_LINE_BYTES + 1)
+        if last < 0:
+            end = data.find(sep, start)
+            size = (len(data) if end < 0 else end) - start
+            raise InputError(
+                f"{path}: row {data.count(sep, 0, start) + 1}: refused: a line of {size:,} bytes "
+                f"(upr reads lines of at most {MAX_LINE_BYTES:,}); not a CSV table",
+                hint="check that this is the right file; export the table again as .csv or .xlsx",
+            )
+        start = last + 1
+
+
+def line_of(data: bytes | str, position: int) -> int:
+    """The 1-based line (row of a CSV without multi-line cells) holding `position`; LF, CRLF or CR line ends."""
+    nl = "\n" if isinstance(data, str) else b"\n"
+    cr = "\r" if isinstance(data, str) else b"\r"
+    sep = nl if nl in data else cr
+    return data.count(sep, 0, position) + 1  # type: ignore[arg-type]
+
+
+def refuse_nul(data: bytes | str, path: Path) -> None:
+    """NUL bytes mean a damaged file or not a text at all: refused, naming the first row that holds one."""
+    pos = data.find(b"\x00" if isinstance(data, bytes) else "\x00")  # type: ignore[arg-type]
+    if pos >= 0:
+        raise InputError(f"{path}: row {line_of(data, pos)}: the text holds NUL bytes",
+                         hint="the file is damaged or not a CSV; export it again")
+
+
+def with_path(e: InputError, path: Path) -> InputError:
+    """The same error, its message starting with the file it is about."""
+    if not e.message.startswith(str(path)):
+        e.message = f"{path}: {e.message}"
+        e.args = (e.message,)
+    return e
+
+
 def csv_delimiter(sample: str) -> str:
     """The delimiter of a CSV text among , ; and tab, judged on its first line."""
     first = sample.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
@@ -250,10 +358,15 @@ def csv_delimiter(sample: str) -> str:
 def csv_rows(text: str) -> list[list[str]]:
     """Rows of a CSV text, any line ending (CR, LF, CRLF), delimiter sniffed among , ; tab."""
     delimiter = csv_delimiter(text[:20000])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    rows: list[list[str]] = []
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+        for row in reader:
+            rows.append(row)
     except csv.Error as e:
-        raise InputError(f"not a readable CSV file: {e}") from None
+        raise InputError(f"row {len(rows) + 1} (line {reader.line_num}): not a readable CSV file: {e}",
+                         hint="check the quotes of this row; a cell can hold at most 131,072 characters") from None
+    return rows
 
 
 def iter_csv_file(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
@@ -263,10 +376,15 @@ def iter_csv_file(path: Path, encoding: str, delimiter: str) -> Iterator[list[st
     show while reading (a field over the csv module's size limit) become InputError.
     """
     with open(path, encoding="utf-8-sig" if encoding == "utf-8-sig" else encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=False)
+        rows = 0
         try:
-            yield from csv.reader(f, delimiter=delimiter, strict=False)
+            for row in reader:
+                rows += 1
+                yield row
         except csv.Error as e:
-            raise InputError(f"{path}: not a readable CSV file: {e}", hint="check the quotes of the row after the last one read") from None
+            raise InputError(f"{path}: row {rows + 1} (line {reader.line_num}): not a readable CSV file: {e}",
+                             hint="check the quotes of this row; a cell can hold at most 131,072 characters") from None
         except UnicodeDecodeError as e:
             raise InputError(f"{path}: cannot decode the file as {encoding}: {e}", hint="try another --encoding") from None
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from .base import ReadResult, Record
-from .sniff import cell_text, column_letter, csv_rows, decode, sheet_rows
+from .sniff import cell_text, column_letter
 
 NAME = "upr-info"
 HEADERS = (
@@ -88,16 +87,3 @@ def read_rows(rows: list[list[object]], sheet: str | None, fmt: str, rest: Itera
     style = HEADERS.index(tuple(cell_text(c).strip().lower() for c in rows[h][:11]))
     total = len(rows) - h - 1 if rest is None else None
     return ReadResult(format=fmt, records=records(rows, h, sheet, style, rest), total=total)
-
-
-def read_csv(path: Path, encoding: str | None = None) -> ReadResult | None:
-    text, enc = decode(path.read_bytes(), encoding)
-    result = read_rows(csv_rows(text), None, "upr-info-csv")
-    if result:
-        result.defaults["encoding"] = enc
-    return result
-
-
-def read_sheet(path: Path) -> ReadResult | None:
-    sheet, rows = sheet_rows(path)
-    return read_rows(rows, sheet, "upr-info-xls")

@@ -65,6 +65,8 @@ def render_one(job: Job, state: str) -> BatchResult:
             cycle=job.cycle, template_dir=Path(job.template_dir) if job.template_dir else None, sample=job.sample,
         )
         return BatchResult(state, str(path))
+    except _Stopped:  # the .part file is gone (replace_atomically unwound); the worker ends here
+        os._exit(1)
     except Exception as e:  # one State's failure must not stop the batch
         message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
         return BatchResult(state, None, message)
@@ -128,24 +130,88 @@ def render_all(
     return [results[s] for s in states if s in results]
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl+C: unwinds, so the `.part` file being written is removed and the pool is stopped."""
+    raise KeyboardInterrupt
+
+
+class _Stopped(BaseException):
+    """SIGTERM in a worker: unwind (removing the `.part` file being written), then exit."""
+
+
+def _stop_worker(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: die with the parent, and let SIGTERM unwind (cleaning the `.part` file) and exit."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_worker)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGTERM when the parent dies (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _run_pool(job: Job, states: list[str], workers: int, done: Callable[[BatchResult], None]) -> None:
-    """Render `states` on `workers` processes; a worker that dies costs only the States it was rendering."""
+    """Render `states` on `workers` processes; a worker that dies costs only the States it was rendering.
+
+    SIGTERM or Ctrl+C in the parent stops every worker (each removes its unfinished `.part`
+    file) and ends the command as interrupted; workers also stop if the parent is killed.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        _run_pool_until_done(job, states, workers, done)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def _interrupt(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool now: cancel what has not started, ask running workers to stop, wait for them."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()  # SIGTERM: the worker unwinds and removes its .part file
+    for p in processes:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+
+
+def _run_pool_until_done(job: Job, states: list[str], workers: int, done: Callable[[BatchResult], None]) -> None:
     pending = list(states)
     while pending:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with _new_pool(workers) as pool:
             futures = {pool.submit(render_one, job, s): s for s in pending}
             broken: list[str] = []
-            for f in as_completed(futures):
-                state = futures[f]
-                try:
-                    done(f.result())
-                except BrokenProcessPool:
-                    broken.append(state)
-                except Exception as e:
-                    done(BatchResult(state, None, f"{type(e).__name__}: {e}"))
+            try:
+                for f in as_completed(futures):
+                    state = futures[f]
+                    try:
+                        done(f.result())
+                    except BrokenProcessPool:
+                        broken.append(state)
+                    except Exception as e:
+                        done(BatchResult(state, None, f"{type(e).__name__}: {e}"))
+            except BaseException:
+                _interrupt(pool)
+                raise
         if broken and len(broken) == len(pending):  # nothing progressed: run them one by one, isolating the crash
             for state in broken:
-                with ProcessPoolExecutor(max_workers=1) as pool:
+                with _new_pool(1) as pool:
                     try:
                         done(pool.submit(render_one, job, state).result())
                     except BrokenProcessPool:
