@@ -384,7 +384,7 @@ def normalise(
                 year = 0
             if not 2008 <= year <= max(s.year for s in sessions.values()):
                 bad("year", rec.year, f"year {short(rec.year)} is not a year of the UPR", "expected a year from 2008, such as 2019")
-            elif sur and review_sessions and (sur, year) in review_sessions:
+            elif sur and review_sessions is not None and (sur, year) in review_sessions:
                 session, year = review_sessions[(sur, year)], None  # the State's one review that year
         if problems or sur is None:
             continue
@@ -633,7 +633,7 @@ def _count(report: ImportReport, recs: list[Normalised], new: list[Normalised], 
     report.added_pairs = len(p.insert) + len(p.copies)
 
 
-def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
+def write(store: Store | None, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
     """Write one prepared file in one transaction (or just count, with dry_run).
 
     With `link` (the default), records of a review the store already holds from another source
@@ -641,17 +641,19 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
     """
     from . import linking
 
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="microseconds")  # microseconds: history keeps its order within a second
     recs = report.records
     if dry_run:
         existing = _existing_ids(store, [r.id for r in recs])
         new = [r for r in recs if r.id not in existing]
         report.already_present = len(existing)
-        p = linking.plan(store.conn, new, report.format) if link else linking.Plan(insert=new)
+        # (no store yet: nothing to link to)
+        p = linking.plan(store.conn, new, report.format) if link and store is not None else linking.Plan(insert=new)
         report.link = p.report
         _count(report, recs, new, p)
         report.dry_run = True
         return report
+    assert store is not None, "only a dry run goes without a store"
     with store.write() as conn:
         existing = _existing_ids(store, [r.id for r in recs])
         new = [r for r in recs if r.id not in existing]
@@ -662,7 +664,7 @@ def write(store: Store, report: ImportReport, *, dry_run: bool = False, link: bo
             from .coding import adopt_human
 
             adopt_human(conn, ((r.id, r.action, r.issues) for r in recs if r.id in existing))
-        finished = datetime.now(UTC).isoformat(timespec="seconds")
+        finished = datetime.now(UTC).isoformat(timespec="microseconds")
         cur = conn.execute(
             "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -723,6 +725,29 @@ def prepare_files(
     return prepared
 
 
+class StoreReviews(Mapping[tuple[str, int], int]):
+    """`review_sessions(db)`, read only when a list that gives a year without a session asks for it
+    (so an import that needs none never opens the store before writing, and a refused one leaves no trace)."""
+
+    def __init__(self, db: str | Path | None):
+        self.db = db
+        self._found: dict[tuple[str, int], int] | None = None
+
+    def _all(self) -> dict[tuple[str, int], int]:
+        if self._found is None:
+            self._found = review_sessions(self.db)
+        return self._found
+
+    def __getitem__(self, key: tuple[str, int]) -> int:
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
     """(SuR, year) -> the session of the State's one review that year, as far as the store knows (read-only; {} without a store)."""
     from .errors import UprError
@@ -742,7 +767,7 @@ def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
     return {(sur, year): session for sur, year, session in rows}
 
 
-def write_all(store: Store, prepared: list[ImportReport], *, dry_run: bool = False, link: bool = True) -> list[ImportReport]:
+def write_all(store: Store | None, prepared: list[ImportReport], *, dry_run: bool = False, link: bool = True) -> list[ImportReport]:
     """Write prepared files, each in its own transaction."""
     with _no_gc():
         return [write(store, r, dry_run=dry_run, link=link) for r in prepared]

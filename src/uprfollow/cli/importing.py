@@ -48,12 +48,12 @@ def import_cmd(
     describes (same recommending State, close text) and adds its fields, so the review
     counts once. Rows left apart are listed by --format json with their closest candidate.
     """
-    from ..importer import prepare_files, review_sessions, write_all
+    from ..importer import StoreReviews, prepare_files, write_all
     from ..store import open_existing, open_store
 
     # Files are read and checked before the store is even opened for writing: a failed import leaves no trace,
     # not even an empty store where there was none. (Lists that give a year take the session the store knows.)
-    known = review_sessions(db)
+    known = StoreReviews(db)
     with progress("reading", show=format == OutputFormat.table) as advance:
         prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance,
                                  ignore_columns=ignore_column or (), review_sessions=known)
