@@ -477,20 +477,6 @@ def _country(code: str) -> str:
     return f"{c.name} ({code})" if c else code
 
 
-def _ranges(rows: list[int]) -> str:
-    rows = sorted(rows)
-    out: list[str] = []
-    start = prev = rows[0]
-    for r in rows[1:] + [None]:  # type: ignore[list-item]
-        if r is not None and r == prev + 1:
-            prev = r
-            continue
-        out.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if r is not None:
-            start = prev = r
-    return ", ".join(out[:6]) + (", ..." if len(out) > 6 else "")
-
-
 @cache
 def _level_headers() -> dict[str, str]:
     return {vocab.fold(t["headers"]["level"]): t["headers"]["level"] for t in TEXTS.values()}
