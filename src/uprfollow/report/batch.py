@@ -140,6 +140,9 @@ class _Stopped(BaseException):
 
 
 def _stop_worker(signum: int, frame: object) -> None:
+    import signal
+
+    signal.alarm(5)  # if something swallows the unwinding (a library's broad except), SIGALRM still ends the worker
     raise _Stopped
 
 
