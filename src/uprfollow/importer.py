@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import re
 import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import __version__, vocab
 from .errors import FormatNotRecognised, InputError, Problem, ProblemList
@@ -274,16 +275,48 @@ def normalise(
     split: bool = False,
     required: tuple[str, ...] = (),
 ) -> list[Normalised]:
-    """Check and normalise every record; raise InputError listing all problems.
+    """Check and normalise every record; raise InputError listing all problems (see `normalise_batches`)."""
+    out: list[Normalised] = []
+    for batch in normalise_batches(records, file, defaults=defaults, progress=progress, review_sessions=review_sessions,
+                                   split=split, required=required):
+        out.extend(batch)
+    return out
+
+
+BATCH_ROWS = 50_000
+
+
+def normalise_batches(
+    records: Iterable[Record],
+    file: str,
+    *,
+    defaults: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
+    split: bool = False,
+    required: tuple[str, ...] = (),
+    batch: int = BATCH_ROWS,
+    new_issues: dict[str, str] | None = None,
+) -> Iterator[list[Normalised]]:
+    """Check and normalise the records as a stream, about `batch` records at a time (bounded memory).
+
+    Yields batches while every row so far is good; after the first bad row it yields no more but
+    goes on checking, and at the end raises InputError listing every problem (the caller, writing
+    the batches inside one transaction, rolls them all back). A row's records are never split
+    between batches.
 
     With `split` (OHCHR/UHRI lists), a paragraph made by several States gives one record per State.
     `required`: fields every row of this format has ("rs", "session", "response" for UPR Info
     exports); a row without one is a row error (often the last row of a file cut off mid-row).
+    `new_issues` (folded name -> name) collects, as they come, the issues of a UPR Info export
+    that data/issues.csv lacks (the caller adds them to the store before the batch that uses them).
     """
-    defaults = defaults or {}
+    defaults = defaults if defaults is not None else {}
     problems = ProblemList(file=file)
     out: list[Normalised] = []
-    seen: Counter[tuple] = Counter()
+    # ordinals of identical rows: each row's identity is kept as a 64-bit digest, not as its text
+    seen: set[int] = set()
+    repeats: Counter[int] = Counter()
     responses = sorted({r["spelling"] for r in vocab.response_spellings()} | set(vocab.CANONICAL_RESPONSES))
     # the same few hundred values repeat on every row: look each up once
     country_code = lru_cache(maxsize=8192)(vocab.country_code)
@@ -296,18 +329,21 @@ def normalise(
     names: dict[str, str] = {}  # one string object per distinct name, however many rows repeat it
     sessions = vocab.sessions()
     add_issues = defaults.get("new_issues") == "add"  # UPR Info's own export: its newer issues are added, not refused
-    new_issues: dict[str, str] = {}
+    if new_issues is None:
+        new_issues = {}
     n = 0
+    rec: Record
+
+    def bad(field: str, value: str | None, message: str, hint: str | None = None) -> None:
+        """A problem at the current row (`rec`, the loop's record, as it is when called)."""
+        if value is not None and len(value) > 200:
+            value = value[:199] + "…"
+        problems.add(message, column=rec.columns.get(field), value=value, hint=hint, row=rec.row, sheet=rec.sheet)
+
     for rec in records:
         n += 1
         if progress and n % 1000 == 0:
             progress(1000)
-        where = {"row": rec.row, "sheet": rec.sheet}
-
-        def bad(field: str, value: str | None, message: str, hint: str | None = None) -> None:
-            if value is not None and len(value) > 200:
-                value = value[:199] + "…"
-            problems.add(message, column=rec.columns.get(field), value=value, hint=hint, **where)
 
         sur_raw = (rec.sur if not missing(rec.sur) else None) or defaults.get("sur")
         sur = None
@@ -334,10 +370,11 @@ def normalise(
                     continue
                 bad("rs", name, f"unknown recommending State {short(name)}", vocab.country_hint(name[:200]))
             rs.append((code, name))
-        for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
-                                  ("session", rec.session or defaults.get("session"), "session")):
-            if name in required and not value:
-                bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
+        if required and not (rec.rs and rec.response and (rec.session or defaults.get("session"))):
+            for name, value, what in (("rs", rec.rs, "recommending State"), ("response", rec.response, "response"),
+                                      ("session", rec.session or defaults.get("session"), "session")):
+                if name in required and not value:
+                    bad(name, None, f"no {what}", "every row of this format has one: is the row cut off (a truncated file)?")
         response = None
         response_raw = rec.response if not missing(rec.response) else None
         if response_raw:
@@ -395,13 +432,18 @@ def normalise(
         pairs = split_pairs(text, rs) if split and paragraph and len(rs) > 1 else [(text, rs)]
         for text, rs in pairs:
             tkey = text_key(text)
-            rs_keys = tuple(c or fold(r) for c, r in rs)
-            key = (sur, session, paragraph, tkey, rs_keys)
-            ordinal = seen[key]
-            seen[key] += 1
+            rs_key = ",".join([c or fold(r) for c, r in rs])
+            base = "\x1f".join((sur, str(session or ""), paragraph or "", tkey, rs_key))  # what _make_id hashes, but the ordinal
+            key = int.from_bytes(hashlib.blake2b(base.encode(), digest_size=8).digest())
+            if key in seen:
+                repeats[key] += 1
+                ordinal = repeats[key]
+            else:
+                seen.add(key)
+                ordinal = 0
             out.append(
                 Normalised(
-                    id=_make_id(sur, session, paragraph, tkey, ",".join(rs_keys), ordinal),
+                    id=f"{sur}-{session or 0:02d}-{hashlib.sha256(f'{base}{chr(31)}{ordinal}'.encode()).hexdigest()[:12]}",
                     sur=sur,
                     session=session,
                     cycle=s.cycle if s else (min(cycles) if len(cycles) == 1 else None),
@@ -422,6 +464,9 @@ def normalise(
                     groups=list(dict.fromkeys(g for g in rec.groups if not missing(g))),
                 )
             )
+        if len(out) >= batch and not problems:
+            yield out
+            out = []
     if progress:
         progress(n % 1000)
     if n == 0 and not problems.problems:  # nothing row by row to fix: say what is wrong, not "fix the rows named above"
@@ -437,7 +482,8 @@ def normalise(
         )
     if new_issues:
         defaults["added_issues"] = "\x1f".join(sorted(new_issues.values()))
-    return out
+    if out:
+        yield out
 
 
 @contextmanager
@@ -460,17 +506,53 @@ def _no_gc() -> Iterator[None]:
 REQUIRED = {"upr-info-csv": ("rs", "response", "session"), "upr-info-xls": ("rs", "response", "session")}
 
 
-def prepare(
+@dataclass
+class Source:
+    """A file whose format and header were recognised; its rows are read, checked and written as a stream."""
+
+    path: Path
+    result: ReadResult
+    defaults: dict[str, str]
+    notes: list[str]
+    new_issues: dict[str, str] = field(default_factory=dict)  # filled as the rows are read (see normalise_batches)
+    rows_in_file: int | None = None  # set by _rows_in_child
+
+    def report(self) -> ImportReport:
+        return ImportReport(
+            file=str(self.path),
+            format=self.result.format,
+            sha256=sha256_of(self.path),
+            rows_read=0,
+            encoding=self.result.defaults.get("encoding"),
+            language=normalise_language(self.result.defaults.get("language")),
+            notes=list(self.notes),
+        )
+
+    def batches(self, progress: Progress | None = None, review_sessions: Mapping[tuple[str, int], int] | None = None,
+                batch: int = BATCH_ROWS) -> Iterator[list[Normalised]]:
+        try:
+            yield from normalise_batches(self.result.records, str(self.path), defaults=self.defaults, progress=progress,
+                                         review_sessions=review_sessions, split=self.result.format in PARAGRAPH_FORMATS,
+                                         required=REQUIRED.get(self.result.format, ()), batch=batch, new_issues=self.new_issues)
+        except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
+            raise InputError(f"{self.path}: cannot decode: {e}", hint="pass --encoding") from None
+
+    def finish(self, report: ImportReport) -> None:
+        """After the last row: what only the whole file tells (issues added, rows left out on purpose)."""
+        report.skipped = dict(self.result.skipped)
+        report.notes = list(self.notes) + _issue_notes(self.defaults)
+        report.new_issues = sorted(self.new_issues.values())
+
+
+def open_source(
     path: Path,
     *,
     encoding: str | None = None,
     sur: str | None = None,
     session: str | None = None,
-    progress: Progress | None = None,
     ignore_columns: Collection[str] = (),
-    review_sessions: Mapping[tuple[str, int], int] | None = None,
-) -> ImportReport:
-    """Read and check one file; nothing is written."""
+) -> Source:
+    """Recognise one file (format, header, file-level values); its rows are not read yet."""
     try:
         result = read_file(path, encoding, ignore_columns)
     except InputError as e:  # readers that do not know the file's name (formats/table.py) leave it to be added here
@@ -486,25 +568,29 @@ def prepare(
         defaults["sur"] = sur
     if session:
         defaults["session"] = session
-    try:
-        with _no_gc():
-            recs = normalise(result.records, str(path), defaults=defaults, progress=progress, review_sessions=review_sessions,
-                             split=result.format in PARAGRAPH_FORMATS, required=REQUIRED.get(result.format, ()))
-    except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
-        raise InputError(f"{path}: cannot decode: {e}", hint="pass --encoding") from None
-    return ImportReport(
-        file=str(path),
-        format=result.format,
-        sha256=sha256_of(path),
-        rows_read=len(recs),
-        rows_in_file=len({r.source_row for r in recs}),
-        encoding=result.defaults.get("encoding"),
-        language=normalise_language(result.defaults.get("language")),
-        skipped=dict(result.skipped),
-        records=recs,
-        notes=notes + _issue_notes(defaults),
-        new_issues=[i for i in defaults.get("added_issues", "").split("\x1f") if i],
-    )
+    return Source(Path(path), result, defaults, notes)
+
+
+def prepare(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    sur: str | None = None,
+    session: str | None = None,
+    progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
+) -> ImportReport:
+    """Read and check one file whole, records in memory (for scripts and fixtures; `upr import` streams); nothing is written."""
+    src = open_source(path, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns)
+    report = src.report()
+    with _no_gc():
+        for batch in src.batches(progress, review_sessions):
+            report.records.extend(batch)
+    src.finish(report)
+    report.rows_read = len(report.records)
+    report.rows_in_file = len({r.source_row for r in report.records})
+    return report
 
 
 def _issue_notes(defaults: dict[str, str]) -> list[str]:
@@ -545,19 +631,20 @@ def _has_aliases(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'record_aliases'").fetchone() is not None
 
 
-def _existing_ids(store: Store | None, ids: list[str]) -> set[str]:
+def _existing_ids(conn: sqlite3.Connection | None, ids: list[str]) -> set[str]:
     """The IDs the store knows: its records' own and the aliases a link gave them (the other source's IDs)."""
     found: set[str] = set()
-    if store is None:  # a dry run without a store: everything would be new
+    if conn is None:  # a dry run without a store: everything would be new
         return found
+    aliases = _has_aliases(conn)
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         marks = ",".join("?" * len(chunk))
-        if _has_aliases(store.conn):
+        if aliases:
             q = f"SELECT id FROM recommendations WHERE id IN ({marks}) UNION SELECT id FROM record_aliases WHERE id IN ({marks})"
-            found.update(r[0] for r in store.conn.execute(q, chunk + chunk))
+            found.update(r[0] for r in conn.execute(q, chunk + chunk))
         else:  # a store opened below the schema that links (fixture builders of older versions)
-            found.update(r[0] for r in store.conn.execute(f"SELECT id FROM recommendations WHERE id IN ({marks})", chunk))
+            found.update(r[0] for r in conn.execute(f"SELECT id FROM recommendations WHERE id IN ({marks})", chunk))
     return found
 
 
@@ -567,175 +654,507 @@ LEMMA_COLUMNS = ", language, lemmas"  # from migration m011 on (tests/fixtures/m
 STAGE_ROWS = 50_000
 
 
-def _insert_recommendations(conn: sqlite3.Connection, new: list[Normalised], start: int, import_id: int | None,
-                            language: str | None = None) -> None:
-    """Insert through a temporary staging table, one INSERT ... SELECT per 50,000 rows.
+def _has_lemmas(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "lemmas" for row in conn.execute("PRAGMA table_info(recommendations)"))
 
-    The full-text index is kept by a trigger; FTS5 flushes its pending terms at every
-    statement, so one INSERT per row would write one tiny index segment per row (a
-    million-row file took minutes). Rows, pks and the trigger are the same either way.
-    Each text's language (the file's `language`, else detected) and lemmas are added here.
+
+@dataclass
+class _Rows:
+    """A batch of new records as the parameters of the INSERTs that store them (pks from `start` on)."""
+
+    start: int
+    columns: str
+    recs: list[tuple] = field(default_factory=list)
+    states: list[tuple] = field(default_factory=list)
+    issues: list[tuple] = field(default_factory=list)
+    themes: list[tuple] = field(default_factory=list)
+    sdgs: list[tuple] = field(default_factory=list)
+    groups: list[tuple] = field(default_factory=list)
+
+
+def _rows_of(new: list[Normalised], start: int, import_id: int | None, language: str | None, lemmas: bool) -> _Rows:
+    """The INSERT parameters of `new`; each text's language (the file's `language`, else detected) and lemmas with `lemmas`."""
+    rows = _Rows(start, REC_COLUMNS + (LEMMA_COLUMNS if lemmas else ""))
+    rows.recs = [
+        (start + i, r.id, r.sur, r.session, r.cycle, r.year, r.paragraph, r.text, r.response, r.response_raw,
+         r.action, int(r.is_pledge), r.document, r.comment, import_id, r.source_row,
+         *(analyse(r.text, language) if lemmas else ()))
+        for i, r in enumerate(new)
+    ]
+    rows.states = [(start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)]
+    rows.issues = [(start + i, issue) for i, r in enumerate(new) for issue in r.issues]
+    rows.themes = [(start + i, t) for i, r in enumerate(new) for t in r.themes]
+    rows.sdgs = [(start + i, g) for i, r in enumerate(new) for g in r.sdgs]
+    rows.groups = [(start + i, g) for i, r in enumerate(new) for g in r.groups]
+    return rows
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: _Rows, *, bulk: bool = False) -> None:
+    """Insert a batch's records with their States, issues, themes, SDGs and groups.
+
+    Records go through a temporary staging table, one INSERT ... SELECT per batch: the full-text
+    index is kept by a trigger, and FTS5 flushes its pending terms at every statement, so one
+    INSERT per row would write one tiny index segment per row (a million-row file took minutes).
+    In a bulk import (the insert trigger dropped for the transaction, see `_bulk_begin`) the rows
+    go straight in and the full-text index gets them in one statement.
     """
-    lemmas = any(row[1] == "lemmas" for row in conn.execute("PRAGMA table_info(recommendations)"))
-    columns = REC_COLUMNS + (LEMMA_COLUMNS if lemmas else "")
+    columns = rows.columns
     marks = ",".join("?" * len(columns.split(",")))
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations AS SELECT {columns} FROM recommendations WHERE 0")
-    try:
-        for lo in range(0, len(new), STAGE_ROWS):
-            conn.executemany(
-                f"INSERT INTO temp._stage_recommendations ({columns}) VALUES ({marks})",
-                (
-                    (start + i, r.id, r.sur, r.session, r.cycle, r.year, r.paragraph, r.text, r.response, r.response_raw,
-                     r.action, int(r.is_pledge), r.document, r.comment, import_id, r.source_row,
-                     *(analyse(r.text, language) if lemmas else ()))
-                    for i, r in enumerate(new[lo : lo + STAGE_ROWS], start=lo)
-                ),
-            )
+    if bulk:
+        conn.executemany(f"INSERT INTO recommendations ({columns}) VALUES ({marks})", rows.recs)
+        conn.execute("INSERT INTO recommendations_fts (rowid, text, lemmas) SELECT pk, text, lemmas FROM recommendations "
+                     "WHERE pk >= ? ORDER BY pk", (rows.start,))
+    else:
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations AS SELECT {columns} FROM recommendations WHERE 0")
+        try:
+            conn.executemany(f"INSERT INTO temp._stage_recommendations ({columns}) VALUES ({marks})", rows.recs)
             conn.execute(f"INSERT INTO recommendations ({columns}) SELECT {columns} FROM temp._stage_recommendations ORDER BY pk")
-            conn.execute("DELETE FROM temp._stage_recommendations")
-    finally:
-        conn.execute("DROP TABLE IF EXISTS temp._stage_recommendations")
+        finally:
+            conn.execute("DROP TABLE IF EXISTS temp._stage_recommendations")
+    conn.executemany("INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)", rows.states)
+    conn.executemany("INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)", rows.issues)
+    conn.executemany("INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)", rows.themes)
+    if rows.sdgs:  # (only lists of OHCHR/UHRI have them)
+        conn.executemany("INSERT INTO recommendation_sdgs (rec_pk, sdg) VALUES (?,?)", rows.sdgs)
+    if rows.groups:
+        conn.executemany("INSERT INTO recommendation_groups (rec_pk, grp) VALUES (?,?)", rows.groups)
 
 
-def _insert_new(conn: sqlite3.Connection, new: list[Normalised], import_id: int | None, language: str | None = None) -> dict[str, int]:
-    """Insert records of their own (with their States, issues, themes, SDGs and groups); returns {id: pk}."""
-    start = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
-    _insert_recommendations(conn, new, start, import_id, language)
-    conn.executemany(
-        "INSERT INTO recommending_states (rec_pk, position, iso3, name_raw) VALUES (?,?,?,?)",
-        ((start + i, j, code, raw) for i, r in enumerate(new) for j, (code, raw) in enumerate(r.rs)),
-    )
-    conn.executemany(
-        "INSERT INTO recommendation_issues (rec_pk, issue) VALUES (?,?)",
-        ((start + i, issue) for i, r in enumerate(new) for issue in r.issues),
-    )
-    conn.executemany(
-        "INSERT INTO recommendation_themes (rec_pk, theme) VALUES (?,?)",
-        ((start + i, t) for i, r in enumerate(new) for t in r.themes),
-    )
-    if any(r.sdgs or r.groups for r in new):  # (only lists of OHCHR/UHRI have them)
-        conn.executemany(
-            "INSERT INTO recommendation_sdgs (rec_pk, sdg) VALUES (?,?)",
-            ((start + i, g) for i, r in enumerate(new) for g in r.sdgs),
-        )
-        conn.executemany(
-            "INSERT INTO recommendation_groups (rec_pk, grp) VALUES (?,?)",
-            ((start + i, g) for i, r in enumerate(new) for g in r.groups),
-        )
+def _next_pk(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM recommendations").fetchone()[0]
+
+
+def _insert_new(conn: sqlite3.Connection, new: list[Normalised], import_id: int | None, language: str | None = None,
+                *, bulk: bool = False) -> dict[str, int]:
+    """Insert records of their own in batches of STAGE_ROWS; returns {id: pk}."""
+    start = _next_pk(conn)
+    lemmas = _has_lemmas(conn)
+    for lo in range(0, len(new), STAGE_ROWS):
+        _insert_rows(conn, _rows_of(new[lo : lo + STAGE_ROWS], start + lo, import_id, language, lemmas), bulk=bulk)
     return {r.id: start + i for i, r in enumerate(new)}
 
 
-def _count(report: ImportReport, recs: list[Normalised], new: list[Normalised], p: Any) -> None:
-    """`added` / `already_present` in rows of the file (a paragraph of several States is one row); `added_pairs` in records."""
-    new_ids = {r.id for r in new}
-    report.already_present = len({r.source_row for r in recs if r.id not in new_ids})
-    report.added = len({r.source_row for r in [*p.insert, *(c for c, _ in p.copies)]})
-    report.added_pairs = len(p.insert) + len(p.copies)
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")  # microseconds: history keeps its order within a second
 
 
-def write(store: Store | None, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
-    """Write one prepared file in one transaction (or just count, with dry_run).
+def _start_import(conn: sqlite3.Connection, report: ImportReport) -> int:
+    """The file's line in `imports`; its counts are set by `_finish_import` in the same transaction."""
+    cur = conn.execute(
+        "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
+        "VALUES (?,?,?,0,0,0,?,?,?)",
+        (Path(report.file).name, report.sha256, report.format, _now(), _now(), __version__),
+    )
+    report.import_id = int(cur.lastrowid or 0)
+    return report.import_id
 
-    With `link` (the default), records of a review the store already holds from another source
-    are joined to the records they describe (`linking.py`) inside the same transaction.
+
+def _finish_import(conn: sqlite3.Connection, report: ImportReport, new_records: int) -> None:
+    conn.execute(
+        "UPDATE imports SET rows_read = ?, added = ?, already_present = ?, finished_at = ? WHERE id = ?",
+        (report.rows_read, report.added_pairs, report.rows_read - new_records, _now(), report.import_id),
+    )
+
+
+class _Tally:
+    """A file's rows as its batches pass: all, already present, added. A paragraph of several States is one row of the
+    file and several records, so lists that split paragraphs count distinct rows; in other formats a row is a record."""
+
+    def __init__(self, split: bool):
+        self.sets: tuple[set[int], set[int], set[int]] | None = (set(), set(), set()) if split else None
+        self.counts = [0, 0, 0]
+
+    def add(self, which: int, recs: Iterable[Normalised]) -> None:
+        if self.sets is not None:
+            self.sets[which].update(r.source_row for r in recs)
+        else:
+            self.counts[which] += sum(1 for _ in recs)
+
+    def get(self, which: int) -> int:
+        return len(self.sets[which]) if self.sets is not None else self.counts[which]
+
+
+def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, writing: bool, link: bool,
+                   progress: Progress | None, review_sessions: Mapping[tuple[str, int], int] | None,
+                   bulk: bool = False) -> ImportReport:
+    """Check one file's rows batch by batch and (`writing`, inside the caller's transaction) insert them.
+
+    Records of a review the store already holds from another source are linked (`linking.py`), and linking
+    must see a review whole: a file that can link to anything in the store keeps its new records until its
+    last row and links them then; any other file goes to the store batch by batch, in bounded memory.
     """
     from . import linking
 
-    started = datetime.now(UTC).isoformat(timespec="microseconds")  # microseconds: history keeps its order within a second
-    recs = report.records
-    if dry_run:
-        existing = _existing_ids(store, [r.id for r in recs])
-        new = [r for r in recs if r.id not in existing]
-        report.already_present = len(existing)
-        # (no store yet: nothing to link to)
-        p = linking.plan(store.conn, new, report.format) if link and store is not None else linking.Plan(insert=new)
-        report.link = p.report
-        _count(report, recs, new, p)
-        report.dry_run = True
+    report = src.report()
+    can_link = link and conn is not None and linking.may_link(conn, report.format)
+    import_id = _start_import(conn, report) if writing and conn is not None else None
+    language = report.language or FORMAT_LANGUAGE.get(report.format)
+    tally = _Tally(report.format in PARAGRAPH_FORMATS)
+    held: list[Normalised] = []
+    new_records = 0
+    issues_added: set[str] = set()
+
+    def add_issues() -> None:  # issues of a UPR Info export that data/issues.csv lacks, before the rows that name them
+        fresh = [i for i in src.new_issues.values() if i not in issues_added]
+        if fresh and conn is not None:
+            note = f"added by upr import from {Path(report.file).name} ({report.format}); not in data/issues.csv"
+            conn.executemany("INSERT OR IGNORE INTO issues (name, note) VALUES (?, ?)", ((i, note) for i in fresh))
+            issues_added.update(fresh)
+
+    # a store holding nothing yet cannot hold any of the file's IDs (distinct within a file by construction)
+    empty = conn is None or conn.execute("SELECT 1 FROM recommendations LIMIT 1").fetchone() is None
+    if (writing and empty and conn is not None and import_id is not None and isinstance(src, Source) and hasattr(os, "fork")
+            and src.path.stat().st_size >= PARALLEL_BYTES):
+        # a large file into an empty store: nothing to look up, link or adopt; read in a second process, written here
+        for rows, n in _rows_in_child(src, progress, review_sessions, language, _next_pk(conn), import_id, _has_lemmas(conn)):
+            add_issues()
+            _insert_rows(conn, rows, bulk=bulk)
+            report.rows_read += n
+        src.finish(report)
+        report.link = linking.LinkReport()
+        report.added_pairs = new_records = report.rows_read
+        report.rows_in_file = report.added = src.rows_in_file or report.rows_read
+        _finish_import(conn, report, new_records)
         return report
-    assert store is not None, "only a dry run goes without a store"
-    with store.write() as conn:
-        existing = _existing_ids(store, [r.id for r in recs])
-        new = [r for r in recs if r.id not in existing]
-        p = linking.plan(conn, new, report.format) if link else linking.Plan(insert=new)
-        report.link = p.report
-        _count(report, recs, new, p)
+    batches = src.batches(progress, review_sessions)
+    for batch in batches:
+        report.rows_read += len(batch)
+        tally.add(0, batch)
+        existing = set() if empty else _existing_ids(conn, [r.id for r in batch])
+        new = [r for r in batch if r.id not in existing] if existing else batch
+        new_records += len(new)
+        if existing:
+            tally.add(1, (r for r in batch if r.id in existing))
+        if not writing or conn is None:
+            if can_link:
+                held.extend(new)
+            else:
+                tally.add(2, new)
+                report.added_pairs += len(new)
+            continue
         if existing:  # UPR Info's coding for recommendations `upr classify` predicted replaces the predictions
             from .coding import adopt_human
 
-            adopt_human(conn, ((r.id, r.action, r.issues) for r in recs if r.id in existing))
-        finished = datetime.now(UTC).isoformat(timespec="microseconds")
-        cur = conn.execute(
-            "INSERT INTO imports (file_name, sha256, format, rows_read, added, already_present, started_at, finished_at, tool_version) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            (Path(report.file).name, report.sha256, report.format, report.rows_read, report.added_pairs,
-             report.rows_read - len(new), started, finished, __version__),
-        )
-        import_id = cur.lastrowid
-        report.import_id = import_id
-        if report.new_issues:
-            note = f"added by upr import from {Path(report.file).name} ({report.format}); not in data/issues.csv"
-            conn.executemany("INSERT OR IGNORE INTO issues (name, note) VALUES (?, ?)", ((i, note) for i in report.new_issues))
-        language = report.language or FORMAT_LANGUAGE.get(report.format)
-        if p.insert is new:
-            _insert_new(conn, new, import_id, language)
-        else:
-            linking.apply(conn, p, import_id, lambda rs: _insert_new(conn, rs, import_id, language))
+            adopt_human(conn, ((r.id, r.action, r.issues) for r in batch if r.id in existing))
+        add_issues()
+        if can_link:
+            held.extend(new)
+            continue
+        tally.add(2, new)
+        report.added_pairs += len(new)
+        if new:
+            _insert_new(conn, new, import_id, language, bulk=bulk)
+    src.finish(report)
+    if can_link and conn is not None:
+        p = linking.plan(conn, held, report.format)
+        report.link = p.report
+        linked_in = [*p.insert, *(c for c, _ in p.copies)]
+        tally.add(2, linked_in)
+        report.added_pairs += len(linked_in)
+        if writing and import_id is not None:
+            linking.apply(conn, p, import_id, lambda rs: _insert_new(conn, rs, import_id, language, bulk=bulk))
             if p.into_existing:  # UPR Info's coding that linking brought to a record replaces `upr classify`'s predictions
                 from .coding import drop_superseded
 
                 drop_superseded(conn)
+    else:
+        report.link = linking.LinkReport()
+    report.rows_in_file = tally.get(0)
+    report.already_present = tally.get(1)
+    report.added = tally.get(2)
+    if import_id is not None and conn is not None:
+        _finish_import(conn, report, new_records)
     return report
 
 
-def prepare_files(
+# A file this large, imported into an empty store, is read and checked (and its texts' lemmas found) in a
+# second process while this one writes the batches before: on two cores, about the time of the slower half.
+PARALLEL_BYTES = 20 << 20
+
+
+def _rows_in_child(src: Source, progress: Progress | None, review_sessions: Mapping[tuple[str, int], int] | None,
+                   language: str | None, start: int, import_id: int, lemmas: bool) -> Iterator[tuple[_Rows, int]]:
+    """The file's batches as INSERT parameters (pks from `start` on) and their record counts, made by a forked child.
+
+    The child holds no store connection of its own and never touches this process's; it ends when the file is
+    read, when this process stops reading (a broken pipe) or when killed (SIGKILL on any early exit of this
+    generator). Its InputError comes back as the same error, raised here. At the end `src` learns what only the
+    whole file tells (issues added, rows left out on purpose, its rows when several records share one).
+    """
+    import pickle
+    import signal
+    from multiprocessing.connection import Pipe
+
+    known = dict(review_sessions) if review_sessions is not None and src.result.format not in REQUIRED else None
+    reader, writer = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            reader.close()
+            pk, rows_seen = start, _Tally(src.result.format in PARAGRAPH_FORMATS)
+            for batch in src.batches(None, known):
+                rows = _rows_of(batch, pk, import_id, language, lemmas)
+                pk += len(batch)
+                rows_seen.add(0, batch)
+                writer.send_bytes(pickle.dumps(("rows", rows, len(batch), dict(src.new_issues)), protocol=pickle.HIGHEST_PROTOCOL))
+            writer.send_bytes(pickle.dumps(("done", dict(src.new_issues), dict(src.defaults), dict(src.result.skipped), rows_seen.get(0))))
+        except InputError as e:
+            writer.send_bytes(pickle.dumps(("error", e.message, e.hint, e.problems)))
+        except (KeyboardInterrupt, OSError):  # interrupted, or the parent gone (a broken pipe)
+            code = 1
+        except BaseException:  # a bug: its traceback is shown by the parent
+            import traceback
+
+            try:
+                writer.send_bytes(pickle.dumps(("crash", traceback.format_exc())))
+            except BaseException:
+                code = 1
+        finally:
+            os._exit(code)
+    writer.close()
+    finished = False
+    try:
+        while True:
+            try:
+                message = pickle.loads(reader.recv_bytes())
+            except EOFError:
+                raise RuntimeError(f"the process reading {src.path} ended before the end of the file") from None
+            kind = message[0]
+            if kind == "rows":
+                src.new_issues.update(message[3])
+                if progress:
+                    progress(message[2])
+                yield message[1], message[2]
+            elif kind == "done":
+                src.new_issues.update(message[1])
+                src.defaults.update(message[2])
+                src.result.skipped.clear()
+                src.result.skipped.update(message[3])
+                src.rows_in_file = message[4]
+                finished = True
+                return
+            else:
+                finished = True
+                if kind == "error":
+                    raise InputError(message[1], hint=message[2], problems=message[3])
+                raise RuntimeError(f"reading {src.path} failed in its reading process:\n{message[1]}")
+    finally:
+        reader.close()
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - already gone
+                pass
+        os.waitpid(pid, 0)
+
+
+def _combined(errors: list[InputError], n_files: int) -> InputError:
+    if len(errors) == 1:
+        return errors[0]
+    problems: list[Problem] = []
+    for e in errors:
+        problems.extend(e.problems or [Problem(e.message, hint=e.hint)])
+    return InputError(
+        f"{len(errors)} of {n_files} files have problems, nothing imported",
+        problems=problems,
+        hint="fix the files named above and run the import again",
+    )
+
+
+def open_sources(
     paths: list[Path],
     *,
     encoding: str | None = None,
     sur: str | None = None,
     session: str | None = None,
-    progress: Progress | None = None,
     ignore_columns: Collection[str] = (),
-    review_sessions: Mapping[tuple[str, int], int] | None = None,
-) -> list[ImportReport]:
-    """Read and check every file, without touching any store; raise InputError listing every problem.
-
-    `review_sessions` ((SuR, year) -> session, see `review_sessions()`) gives the session of lists that give a year."""
+) -> tuple[list[Source], list[InputError]]:
+    """Recognise every file (format, header), without touching any store: the sources, and the files refused."""
     if sur:
         vocab.resolve_state(sur, "--sur")
-    prepared: list[ImportReport] = []
+    sources: list[Source] = []
     errors: list[InputError] = []
     for p in paths:
         try:
-            prepared.append(prepare(p, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns,
-                                    review_sessions=review_sessions))
+            sources.append(open_source(p, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns))
         except InputError as e:
             errors.append(e)
-    if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        problems: list[Problem] = []
-        for e in errors:
-            problems.extend(e.problems or [Problem(e.message, hint=e.hint)])
-        raise InputError(
-            f"{len(errors)} of {len(paths)} files have problems, nothing imported",
-            problems=problems,
-            hint="fix the files named above and run the import again",
-        )
-    return prepared
+    return sources, errors
+
+
+def import_sources(
+    store: Store | None,
+    sources: list[Source] | list[_Prepared],
+    *,
+    dry_run: bool = False,
+    link: bool = True,
+    progress: Progress | None = None,
+    review_sessions: Mapping[tuple[str, int], int] | None = None,
+    errors: list[InputError] | None = None,
+    n_files: int | None = None,
+) -> list[ImportReport]:
+    """Check and write every file's rows in bounded batches, all in one write transaction.
+
+    The first bad row stops the writing (the other rows and files are still checked, so every
+    problem is listed) and the whole transaction rolls back: one bad row and nothing from the
+    command is stored. With dry_run (or no store) the rows are only checked and counted.
+    `errors`: files already refused (their problems are listed with the others').
+    """
+    errors = list(errors or [])
+    n_files = n_files or len(sources) + len(errors)
+    writing = store is not None and not dry_run
+    conn = store.conn if store is not None else None
+    reports: list[ImportReport] = []
+    with _no_gc(), (store.write() if writing and store is not None else nullcontext(conn)) as conn:
+        bulk = writing and not errors and conn is not None and _is_bulk(conn, sources)
+        rebuild = _bulk_begin(conn) if bulk and conn is not None else []
+        for src in sources:
+            try:
+                report = _import_source(conn, src, writing=writing and not errors, link=link, progress=progress,
+                                        review_sessions=review_sessions, bulk=bulk)
+            except InputError as e:
+                errors.append(e)
+                continue
+            report.dry_run = dry_run
+            reports.append(report)
+        if errors:
+            raise _combined(errors, n_files)  # inside the transaction: it rolls back
+        for sql in rebuild:  # indexes built by sorting, once, instead of row by row; the full-text trigger back
+            conn.execute(sql)  # type: ignore[union-attr]
+    return reports
+
+
+# A first import of a large file into a small store drops the secondary indexes and the full-text insert trigger
+# for its transaction, indexes each batch's texts in one statement, and builds the indexes once at the end (sorting).
+BULK_BYTES = 20 << 20
+BULK_TABLES = ("recommendations", "recommending_states", "recommendation_issues", "recommendation_themes")
+
+
+def _is_bulk(conn: sqlite3.Connection, sources: list[Source] | list[_Prepared]) -> bool:
+    size = sum(s.path.stat().st_size for s in sources if isinstance(s, Source))
+    if size < BULK_BYTES or not _has_lemmas(conn):
+        return False
+    held = conn.execute("SELECT coalesce(max(pk), 0) FROM recommendations").fetchone()[0]
+    return held * 250 < size  # the store holds fewer rows than the files bring (about 250 bytes a row)
+
+
+def _bulk_begin(conn: sqlite3.Connection) -> list[str]:
+    """Inside the import's transaction: drop the secondary indexes of the tables it fills and the full-text insert
+    trigger (`_insert_recommendations` indexes each batch instead); return the SQL that makes them again.
+    Schema changes are part of the transaction: if the import fails or is killed, they roll back with it."""
+    marks = ",".join("?" * len(BULK_TABLES))
+    rows = conn.execute(
+        f"SELECT type, name, sql FROM sqlite_master WHERE ((type = 'index' AND tbl_name IN ({marks})) "
+        "OR (type = 'trigger' AND name = 'recommendations_ai')) AND sql IS NOT NULL",
+        BULK_TABLES,
+    ).fetchall()
+    for kind, name, _ in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [sql for _, _, sql in rows]
+
+
+@dataclass
+class _Prepared:
+    """A file read whole by `prepare`, written by `write` through the same path as a streamed one."""
+
+    prepared: ImportReport
+    path: Path = Path()
+    new_issues: dict[str, str] = field(default_factory=dict)
+
+    def report(self) -> ImportReport:
+        r = self.prepared
+        return ImportReport(file=r.file, format=r.format, sha256=r.sha256, rows_read=0, encoding=r.encoding, language=r.language,
+                            skipped=dict(r.skipped), notes=list(r.notes), new_issues=list(r.new_issues))
+
+    def batches(self, progress: Progress | None = None, review_sessions: object = None) -> Iterator[list[Normalised]]:
+        self.new_issues = {vocab.fold(i): i for i in self.prepared.new_issues}
+        return iter([self.prepared.records] if self.prepared.records else [])
+
+    def finish(self, report: ImportReport) -> None:
+        pass
+
+
+def write(store: Store | None, report: ImportReport, *, dry_run: bool = False, link: bool = True) -> ImportReport:
+    """Write one file `prepare` read whole, in one transaction (or just count, with dry_run)."""
+    return import_sources(store, [_Prepared(report)], dry_run=dry_run, link=link)[0]
+
+
+def import_files(
+    store: Store | None,
+    paths: list[Path],
+    *,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    sur: str | None = None,
+    session: str | None = None,
+    progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    link: bool = True,
+) -> list[ImportReport]:
+    """Import files into an open store: each file's rows checked and written as a stream, all in one transaction."""
+    sources, errors = open_sources(paths, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns)
+    if errors and not sources:
+        raise _combined(errors, len(paths))
+    known = StoreReviews(store.conn) if store is not None else None
+    return import_sources(store, sources, dry_run=dry_run, link=link, progress=progress, review_sessions=known,
+                          errors=errors, n_files=len(paths))
+
+
+def run_import(
+    db: str | Path | None,
+    paths: list[Path],
+    *,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    sur: str | None = None,
+    session: str | None = None,
+    progress: Progress | None = None,
+    ignore_columns: Collection[str] = (),
+    link: bool = True,
+) -> tuple[list[ImportReport], int]:
+    """`upr import`: the reports and the store's total of records afterwards.
+
+    Files are recognised before the store is opened; a dry run opens it read-only (or not at all
+    when there is none) and never creates it; a failed import leaves no store where there was none.
+    """
+    from .store import default_db_path, open_existing, open_store
+
+    sources, errors = open_sources(paths, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns)
+    if errors and not sources:
+        raise _combined(errors, len(paths))
+    if errors:  # the other files' rows are still checked, so every problem is listed; nothing is written
+        import_sources(None, sources, dry_run=True, progress=progress, review_sessions=StoreReviews(db), errors=errors,
+                       n_files=len(paths))
+    if dry_run:
+        with open_existing(db) as existing:
+            known = StoreReviews(existing.conn) if existing is not None else None
+            reports = import_sources(existing, sources, dry_run=True, progress=progress, review_sessions=known)
+            return reports, existing.recommendation_count() if existing is not None else 0
+    path = Path(db) if db else default_db_path()
+    created = not path.exists()
+    try:
+        with open_store(path) as store:
+            reports = import_sources(store, sources, link=link, progress=progress, review_sessions=StoreReviews(store.conn))
+            return reports, store.recommendation_count()
+    except InputError:
+        if created:  # the rows were rolled back; the empty store made for them goes too
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
 
 
 class StoreReviews(Mapping[tuple[str, int], int]):
-    """`review_sessions(db)`, read only when a list that gives a year without a session asks for it
-    (so an import that needs none never opens the store before writing, and a refused one leaves no trace)."""
+    """(SuR, year) -> session (see `review_sessions`), read only when a list that gives a year without a
+    session asks for it; from an open connection, or from the store at `db` opened read-only."""
 
-    def __init__(self, db: str | Path | None):
+    def __init__(self, db: str | Path | sqlite3.Connection | None):
         self.db = db
         self._found: dict[tuple[str, int], int] | None = None
 
     def _all(self) -> dict[tuple[str, int], int]:
         if self._found is None:
-            self._found = review_sessions(self.db)
+            self._found = _review_sessions(self.db) if isinstance(self.db, sqlite3.Connection) else review_sessions(self.db)
         return self._found
 
     def __getitem__(self, key: tuple[str, int]) -> int:
@@ -748,6 +1167,14 @@ class StoreReviews(Mapping[tuple[str, int], int]):
         return len(self._all())
 
 
+def _review_sessions(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
+    rows = conn.execute(
+        "SELECT sur, year, min(session) FROM recommendations WHERE session IS NOT NULL AND year IS NOT NULL "
+        "GROUP BY sur, year HAVING count(DISTINCT session) = 1"
+    ).fetchall()
+    return {(sur, year): session for sur, year, session in rows}
+
+
 def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
     """(SuR, year) -> the session of the State's one review that year, as far as the store knows (read-only; {} without a store)."""
     from .errors import UprError
@@ -758,33 +1185,6 @@ def review_sessions(db: str | Path | None) -> dict[tuple[str, int], int]:
         return {}
     try:
         with open_store(path, readonly=True) as store:
-            rows = store.conn.execute(
-                "SELECT sur, year, min(session) FROM recommendations WHERE session IS NOT NULL AND year IS NOT NULL "
-                "GROUP BY sur, year HAVING count(DISTINCT session) = 1"
-            ).fetchall()
+            return _review_sessions(store.conn)
     except (UprError, sqlite3.Error):
         return {}
-    return {(sur, year): session for sur, year, session in rows}
-
-
-def write_all(store: Store | None, prepared: list[ImportReport], *, dry_run: bool = False, link: bool = True) -> list[ImportReport]:
-    """Write prepared files, each in its own transaction."""
-    with _no_gc():
-        return [write(store, r, dry_run=dry_run, link=link) for r in prepared]
-
-
-def import_files(
-    store: Store,
-    paths: list[Path],
-    *,
-    dry_run: bool = False,
-    encoding: str | None = None,
-    sur: str | None = None,
-    session: str | None = None,
-    progress: Progress | None = None,
-    ignore_columns: Collection[str] = (),
-    link: bool = True,
-) -> list[ImportReport]:
-    """Check every file first; if all are good, write each in its own transaction."""
-    prepared = prepare_files(paths, encoding=encoding, sur=sur, session=session, progress=progress, ignore_columns=ignore_columns)
-    return write_all(store, prepared, dry_run=dry_run, link=link)

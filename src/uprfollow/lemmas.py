@@ -96,14 +96,17 @@ def lemma_tokens(text: str, language: str) -> str:
     for w in WORD.findall(text.lower()):
         tok = cache.get(w)
         if tok is None:
-            tok = cache[w] = token(lemma(w, language), language)
+            if w.isascii() and w.isdigit():  # a number is its own lemma (and numbers would flood the cache)
+                tok = token(w, language)
+            else:
+                tok = cache[w] = token(lemma(w, language), language)
         out.append(tok)
     return " ".join(out)
 
 
 def analyse(text: str, language: str | None = None) -> tuple[str, str]:
     """(language, lemmas) of a recommendation text; the language is detected when not given."""
-    lang = normalise_language(language) or detect_language(text)
+    lang = language if language in LANGUAGES else normalise_language(language) or detect_language(text)
     return lang, lemma_tokens(text, lang)
 
 

@@ -410,6 +410,13 @@ class Plan:
     report: LinkReport = field(default_factory=LinkReport)
 
 
+def may_link(conn: sqlite3.Connection, fmt: str) -> bool:
+    """Whether records of a file of format `fmt` can link to anything in the store (another linked family is there).
+    `plan` must then see each review whole; otherwise it would insert everything as it comes."""
+    fam = family(fmt)
+    return fam in LINKED_FAMILIES and any(f != fam and f in LINKED_FAMILIES for f in _families(conn).values())
+
+
 def plan(conn: sqlite3.Connection, recs: list[Normalised], fmt: str) -> Plan:
     """Decide the links of a file's new records (reads only)."""
     out = Plan()

@@ -48,23 +48,13 @@ def import_cmd(
     describes (same recommending State, close text) and adds its fields, so the review
     counts once. Rows left apart are listed by --format json with their closest candidate.
     """
-    from ..importer import StoreReviews, prepare_files, write_all
-    from ..store import open_existing, open_store
+    from ..importer import run_import
 
-    # Files are read and checked before the store is even opened for writing: a failed import leaves no trace,
-    # not even an empty store where there was none. (Lists that give a year take the session the store knows.)
-    known = StoreReviews(db)
-    with progress("reading", show=format == OutputFormat.table) as advance:
-        prepared = prepare_files(files, encoding=encoding, sur=sur, session=session, progress=advance,
-                                 ignore_columns=ignore_column or (), review_sessions=known)
-    if dry_run:  # reads only: compared with the store if there is one, never creating it
-        with open_existing(db) as existing:
-            reports = write_all(existing, prepared, dry_run=True)  # type: ignore[arg-type]
-            total = existing.recommendation_count() if existing else 0
-    else:
-        with open_store(db) as store:
-            reports = write_all(store, prepared, link=not no_link)
-            total = store.recommendation_count()
+    # Files are recognised before the store is opened; their rows are checked and written as a stream in one
+    # transaction: a failed import leaves the store as it was, and no store where there was none.
+    with progress("importing", show=format == OutputFormat.table) as advance:
+        reports, total = run_import(db, files, dry_run=dry_run, encoding=encoding, sur=sur, session=session, progress=advance,
+                                    ignore_columns=ignore_column or (), link=not no_link)
     if format == OutputFormat.json:
         print_json([r.as_dict() for r in reports])
         return

@@ -206,21 +206,46 @@ def _char_score(prev: str, c: str, nxt: str) -> int:
     return -1  # symbols: "√", "∂", "¬", "≈" read from letters of another encoding (rare in real text, not a proof)
 
 
-def plausibility(data: bytes, encoding: str) -> tuple[int, int, int] | None:
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
+
+
+def non_ascii_runs(data: bytes, limit: int = SAMPLE_RUNS) -> list[bytes]:
+    """The first `limit` runs of non-ASCII bytes, each with up to two ASCII bytes of context on either side.
+
+    Found once for every candidate encoding (they agree on ASCII). ASCII stretches are skipped a block at a
+    time (`bytes.isascii` is far faster than a regular expression): a 220 MB file is searched in well under a second."""
+    out: list[bytes] = []
+    n, pos, step = len(data), 0, 512
+    while len(out) < limit:
+        while pos < n and data[pos : pos + step].isascii():
+            pos += step
+        if pos >= n:
+            break
+        m = _NON_ASCII.search(data, pos)
+        if m is None:  # pragma: no cover - the block holds a non-ASCII byte
+            break
+        a, b = m.span()
+        lo = a - 1 if a >= 1 else a
+        lo = lo - 1 if lo >= 1 and data[lo - 1] < 0x80 else lo
+        hi = b + 1 if b < n else b
+        hi = hi + 1 if hi < n and data[hi] < 0x80 else hi
+        out.append(data[lo:hi])
+        pos = b
+    return out
+
+
+def plausibility(data: bytes, encoding: str, runs: list[bytes] | None = None) -> tuple[int, int, int] | None:
     """(score, implausible characters, characters judged) of `data` read in a single-byte encoding; None if it cannot be.
 
-    Only runs of non-ASCII bytes are judged, with the ASCII characters around them (the candidates agree
-    on ASCII), so a file of hundreds of megabytes is judged in about a second.
+    Only runs of non-ASCII bytes are judged (`runs`, from `non_ascii_runs`), with the ASCII characters around them.
     """
     try:
         data.translate(None, _ASCII).decode(encoding)
     except UnicodeDecodeError:
         return None
     score = bad = judged = 0
-    for n, m in enumerate(_NON_ASCII_RUN.finditer(data)):
-        if n >= SAMPLE_RUNS:
-            break
-        text = m.group(0).decode(encoding)
+    for run in non_ascii_runs(data) if runs is None else runs:
+        text = run.decode(encoding)
         for i, c in enumerate(text):
             if ord(c) < 0x80:
                 continue
@@ -229,6 +254,21 @@ def plausibility(data: bytes, encoding: str) -> tuple[int, int, int] | None:
             bad += value <= -3  # strong signs only: control characters, foreign letters, capitals inside words
             judged += 1
     return score, bad, judged
+
+
+def utf8_error(data: bytes, chunk: int = 1 << 22) -> UnicodeDecodeError | None:
+    """The first UTF-8 decoding error of `data`, or None: checked in pieces, never holding the whole text decoded."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), chunk):
+        try:
+            decoder.decode(data[start : start + chunk], final=start + chunk >= len(data))
+        except UnicodeDecodeError as e:
+            pos = start + e.start - len(decoder.getstate()[0]) if e.start >= 0 else start
+            pos = max(pos, 0)
+            return UnicodeDecodeError("utf-8", data, pos, pos + 1, e.reason)
+    return None
 
 
 def _plausible(result: tuple[int, int, int]) -> bool:
@@ -252,12 +292,11 @@ def detect_encoding(data: bytes, encoding: str | None = None) -> str:
         return "utf-8-sig"
     if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
         return "utf-16"
-    try:
-        data.decode("utf-8")
+    error = utf8_error(data)
+    if error is None:
         return "utf-8"
-    except UnicodeDecodeError as e:
-        error = e
-    scored = [(r, enc) for enc in _CANDIDATES if (r := plausibility(data, enc)) is not None]
+    runs = non_ascii_runs(data)
+    scored = [(r, enc) for enc in _CANDIDATES if (r := plausibility(data, enc, runs)) is not None]
     plausible = [(r, enc) for r, enc in scored if _plausible(r)]
     if not plausible:
         _refuse_mixed(data, error)
