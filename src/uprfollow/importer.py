@@ -283,7 +283,7 @@ def normalise(
     return out
 
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 10_000
 
 
 def normalise_batches(
@@ -295,7 +295,7 @@ def normalise_batches(
     review_sessions: Mapping[tuple[str, int], int] | None = None,
     split: bool = False,
     required: tuple[str, ...] = (),
-    batch: int = BATCH_ROWS,
+    batch: int | None = None,
     new_issues: dict[str, str] | None = None,
 ) -> Iterator[list[Normalised]]:
     """Check and normalise the records as a stream, about `batch` records at a time (bounded memory).
@@ -312,6 +312,7 @@ def normalise_batches(
     that data/issues.csv lacks (the caller adds them to the store before the batch that uses them).
     """
     defaults = defaults if defaults is not None else {}
+    batch = batch or BATCH_ROWS
     problems = ProblemList(file=file)
     out: list[Normalised] = []
     # ordinals of identical rows: each row's identity is kept as a 64-bit digest, not as its text
@@ -427,14 +428,14 @@ def normalise_batches(
             continue
         paragraph = (rec.paragraph or "").strip() or None
         s = sessions.get(session) if session else None
-        cycles = {x.cycle for x in sessions.values() if x.year == year} if year and not s else set()
+        cycles = {x.cycle for x in sessions.values() if x.year == year} if year and not s else ()
         # a numbered paragraph made by several States: one record per (text, State) pair, as UPR Info counts
         pairs = split_pairs(text, rs) if split and paragraph and len(rs) > 1 else [(text, rs)]
         for text, rs in pairs:
             tkey = text_key(text)
             rs_key = ",".join([c or fold(r) for c, r in rs])
             base = "\x1f".join((sur, str(session or ""), paragraph or "", tkey, rs_key))  # what _make_id hashes, but the ordinal
-            key = int.from_bytes(hashlib.blake2b(base.encode(), digest_size=8).digest())
+            key = int.from_bytes(hashlib.blake2b(base.encode(), digest_size=8).digest())  # deterministic, unlike hash()
             if key in seen:
                 repeats[key] += 1
                 ordinal = repeats[key]
@@ -458,10 +459,10 @@ def normalise_batches(
                     comment=rec.comment,
                     rs=rs,
                     issues=issues,
-                    themes=list(dict.fromkeys(rec.themes)),
+                    themes=list(dict.fromkeys(rec.themes)) if rec.themes else [],
                     source_row=rec.row,
                     sdgs=sdgs,
-                    groups=list(dict.fromkeys(g for g in rec.groups if not missing(g))),
+                    groups=list(dict.fromkeys(g for g in rec.groups if not missing(g))) if rec.groups else [],
                 )
             )
         if len(out) >= batch and not problems:
@@ -529,7 +530,7 @@ class Source:
         )
 
     def batches(self, progress: Progress | None = None, review_sessions: Mapping[tuple[str, int], int] | None = None,
-                batch: int = BATCH_ROWS) -> Iterator[list[Normalised]]:
+                batch: int | None = None) -> Iterator[list[Normalised]]:
         try:
             yield from normalise_batches(self.result.records, str(self.path), defaults=self.defaults, progress=progress,
                                          review_sessions=review_sessions, split=self.result.format in PARAGRAPH_FORMATS,

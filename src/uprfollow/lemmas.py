@@ -92,16 +92,15 @@ def lemma_tokens(text: str, language: str) -> str:
     cache = _TOKENS.setdefault(language, {})
     if len(cache) > 500_000:  # a bound for enormous vocabularies (typos, numbers)
         cache.clear()
-    out = []
-    for w in WORD.findall(text.lower()):
-        tok = cache.get(w)
-        if tok is None:
-            if w.isascii() and w.isdigit():  # a number is its own lemma (and numbers would flood the cache)
-                tok = token(w, language)
-            else:
-                tok = cache[w] = token(lemma(w, language), language)
-        out.append(tok)
-    return " ".join(out)
+    words = WORD.findall(text.lower())
+    out = list(map(cache.get, words))  # most words are known after the first texts: one C-level pass
+    if None in out:
+        for i, tok in enumerate(out):
+            if tok is None:
+                w = words[i]
+                # a number is its own lemma (numbers fill the cache, which is emptied past its bound)
+                out[i] = cache[w] = token(w if w.isascii() and w.isdigit() else lemma(w, language), language)
+    return " ".join(out)  # type: ignore[arg-type]
 
 
 def analyse(text: str, language: str | None = None) -> tuple[str, str]:
