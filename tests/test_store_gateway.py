@@ -219,3 +219,29 @@ def test_an_unwritable_folder_is_refused_before_sqlite_opens(store, monkeypatch)
     with open_store(store, readonly=True) as s:  # read-only folder: opened immutable, no -shm needed
         assert s.recommendation_count() == 36
     assert not Path(f"{store}-wal").exists() and not Path(f"{store}-shm").exists()
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=[a[0] if a[0] != "db" else "history" for a in READ_COMMANDS])
+def test_read_commands_leave_no_wal_files_beside_a_store_that_had_none(args, store, tmp_path):
+    wal, shm = Path(f"{store}-wal"), Path(f"{store}-shm")
+    assert not wal.exists() and not shm.exists()
+    before = store_bytes(store)
+    r = upr(*(a.format(tmp=tmp_path) for a in args), "--db", store)
+    assert r.exit_code == 0, r.output
+    assert not wal.exists() and not shm.exists()
+    assert store_bytes(store) == before
+
+
+def test_read_commands_keep_the_wal_files_another_connection_uses(store):
+    other = sqlite3.connect(store, isolation_level=None)  # another process's connection, as SQLite sees it
+    try:
+        other.execute("BEGIN")
+        n = other.execute("SELECT count(*) FROM recommendations").fetchone()[0]  # a read transaction: the log is in use
+        r = upr("search", "--count", "--db", store)
+        assert r.exit_code == 0 and int(r.stdout) == n
+        assert Path(f"{store}-wal").exists() and Path(f"{store}-shm").exists()
+        assert other.execute("SELECT count(*) FROM recommendations").fetchone()[0] == n
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert not Path(f"{store}-wal").exists()  # the last connection to close tidies, as SQLite does

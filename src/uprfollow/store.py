@@ -41,12 +41,16 @@ def busy_timeout() -> float:
 class Store:
     """An open store. `conn` is a plain sqlite3 connection in autocommit mode."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, tidy: bool = False):
         self.conn = conn
         self.path = path
+        self.tidy = tidy  # a read-only open found no -wal/-shm beside the store: leave none behind
 
     def close(self) -> None:
         self.conn.close()
+        if self.tidy:
+            self.tidy = False
+            _remove_wal_files(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -107,6 +111,28 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+def _wal_files(path: Path) -> list[Path]:
+    return [Path(f"{path}-wal"), Path(f"{path}-shm")]
+
+
+def _remove_wal_files(path: Path) -> None:
+    """After a read-only open: the -wal and -shm files SQLite made for it (a `mode=ro` connection cannot remove them).
+
+    A brief read-write connection reads one page and closes: SQLite removes the two files only if it is
+    the last connection to the store (another process's connection keeps them), after checkpointing an
+    empty log, so the store's own bytes are not written."""
+    if not any(p.exists() for p in _wal_files(path)):
+        return
+    try:
+        conn = sqlite3.connect(_uri(path, mode="rw"), uri=True, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # busy, or not ours to tidy: the files stay, as SQLite would leave them
+        pass
+
+
 def _check_file(path: Path, *, readonly: bool) -> None:
     """Refuse what cannot be a store (a folder, a device, another kind of file; for reading, a missing or empty file)."""
     if path.is_dir():
@@ -160,10 +186,12 @@ def open_store(path: str | Path | None = None, *, readonly: bool = False, requir
             f"the store {path} cannot be written (read-only file, folder or medium)",
             hint="check the permissions of the file and its folder, or copy the store somewhere writable",
         )
+    tidy = False
     try:
         if readonly:
             # immutable=1 where SQLite could not create its -shm file (a read-only folder or medium)
             params = {"mode": "ro"} if os.access(path.parent, os.W_OK) else {"mode": "ro", "immutable": "1"}
+            tidy = "immutable" not in params and os.access(path, os.W_OK) and not any(p.exists() for p in _wal_files(path))
             conn = sqlite3.connect(_uri(path, **params), uri=True, timeout=busy_timeout(), isolation_level=None,
                                    check_same_thread=False)
         else:
@@ -191,7 +219,7 @@ def open_store(path: str | Path | None = None, *, readonly: bool = False, requir
     except sqlite3.DatabaseError as e:
         conn.close()
         raise damaged(path, e) from e
-    return Store(conn, path)
+    return Store(conn, path, tidy=tidy)
 
 
 def damaged(path: Path | str, e: sqlite3.DatabaseError) -> StoreError:
