@@ -245,3 +245,19 @@ def test_read_commands_keep_the_wal_files_another_connection_uses(store):
     finally:
         other.close()
     assert not Path(f"{store}-wal").exists()  # the last connection to close tidies, as SQLite does
+
+
+def test_a_refused_import_leaves_an_out_of_date_store_as_it_was(tmp_path, sample_csv):
+    """Opening a store of an older upr for writing migrates it: a file with a bad row is checked whole before that."""
+    store = tmp_path / "v1.db"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "store-v1.db", store)
+    before = store_bytes(store)
+    bad = tmp_path / "bad.csv"
+    lines = sample_csv.read_bytes().splitlines(keepends=True)
+    bad.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(b"Accepted", b"Perhaps").replace(b"Noted", b"Perhaps"))
+    r = upr("import", bad, "--db", store)
+    assert r.exit_code != 0 and "Perhaps" in r.output, r.output
+    assert store_bytes(store) == before
+    r = upr("import", sample_csv, "--db", store)  # the good file: migrated, then imported
+    assert r.exit_code == 0, r.output
+    assert "needs" not in upr("search", "--count", "--db", store).stderr

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, vocab
-from .errors import FormatNotRecognised, InputError, Problem, ProblemList
+from .errors import FormatNotRecognised, InputError, Problem, ProblemList, StoreError
 from .formats import table, upr_info
 from .formats.base import ReadResult, Record
 from .formats.response_sheet import refuse_response_sheet
@@ -1134,6 +1134,10 @@ def run_import(
             return reports, existing.recommendation_count() if existing is not None else 0
     path = Path(db) if db else default_db_path()
     created = not path.exists()
+    if not created and _needs_update(path):
+        # opening it for writing would migrate it: check every row first, so a refused import leaves it as it was
+        import_sources(None, sources, dry_run=True, progress=None, review_sessions=None)
+        sources, _ = open_sources(paths, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns)
     try:
         with open_store(path) as store:
             reports = import_sources(store, sources, link=link, progress=progress, review_sessions=StoreReviews(store.conn))
@@ -1143,6 +1147,19 @@ def run_import(
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise
+
+
+def _needs_update(path: Path) -> bool:
+    """Whether a write open of the store at `path` would change it before the import (migrations, vocabularies)."""
+    from .store import StorePending, open_store
+
+    try:
+        with open_store(path, readonly=True):
+            return False
+    except StorePending:
+        return True
+    except (StoreError, sqlite3.Error):
+        return False  # the write open says what is wrong
 
 
 class StoreReviews(Mapping[tuple[str, int], int]):
