@@ -430,12 +430,24 @@ def _boxes(box):
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
 def test_hti_print_faults(hti_en, lang):
-    """Headers stay inside their tables, annex rows and recommendations are never split, headings never end a page."""
+    """Headers stay inside their tables, annex rows and recommendations are never split, headings never end a page,
+    and no page is left mostly empty except where a chapter must start a new page."""
     from uprfollow.report import render_html
 
     pages = _layout(render_html(hti_en["digest"], lang))
     seen: dict[str, set[int]] = {}
+    headings = {id(b.element.find("h2")) for p in pages for b in _boxes(p._page_box)
+                if b.element is not None and b.element_tag == "section" and b.element.get("class") == "chapter"}
+    starts_chapter = [any(id(b.element) in headings for b in _boxes(p._page_box) if b.element_tag == "h2") for p in pages]
     for number, page in enumerate(pages):
+        # how far down its content area the page is filled (margin boxes, header and footer, left out)
+        area = page._page_box
+        bottom = max((b.position_y + b.margin_height() for child in area.children if type(child).__name__ != "MarginBox"
+                      for b in _boxes(child) if b.element_tag in ("p", "article", "tr", "h2", "h3", "figure", "dd")),
+                     default=area.content_box_y())
+        filled = (bottom - area.content_box_y()) / area.height
+        if 1 < number < len(pages) - 1 and not starts_chapter[number + 1]:
+            assert filled > 0.5, (lang, f"page {number + 1} of {len(pages)} is {filled:.0%} filled")
         flow = []
         for box in _boxes(page._page_box):
             el = box.element
