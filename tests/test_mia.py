@@ -291,6 +291,38 @@ def test_pdf_reproducible_byte_for_byte(small_store):
     assert a == b
 
 
+def _scopes(data: bytes) -> list[tuple[str, str]]:
+    """(section, scope) of every table header cell: section is the /S of the row's parent (/THead, /TBody, /TFoot)."""
+    import io
+
+    import pikepdf
+    from pdf_checks import struct_elements
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [(str(el.P.P.S), str(el.A.get("/Scope")) if el.get("/A") is not None else "none")
+                for el in struct_elements(pdf) if str(el.S) == "/TH"]
+
+
+def test_table_header_scopes_without_the_wrapper(small_store, monkeypatch):
+    """Should WeasyPrint's private tag builder change, the public finisher alone gives every header cell its scope."""
+    from weasyprint.pdf import tags
+
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "MLI"), "en")
+    wrapped = render_pdf(html)
+    current = tags._build_box_tree
+    monkeypatch.setattr(tags, "_build_box_tree", getattr(current, "uprfollow_original", current))
+    monkeypatch.setattr(render, "_scope_from_html", lambda: False)
+    bare = render_pdf(html)
+    assert not getattr(tags._build_box_tree, "uprfollow_scopes", False)
+    expected = _scopes(wrapped)
+    assert len(expected) > 20 and {s for _, s in expected} == {"/Column", "/Row"}
+    assert all(scope == ("/Column" if section == "/THead" else "/Row") for section, scope in expected)
+    assert _scopes(bare) == expected
+
+
 def test_batch_all_with_one_failure(small_store, runner, tmp_path, monkeypatch):
     import uprfollow.report as report
 

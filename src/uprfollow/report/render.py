@@ -340,6 +340,7 @@ def _scope_from_html() -> bool:
                     attrs["Scope"] = "/Row" if cell.element.attrib.get("scope") == "row" else "/Column"
 
     build.uprfollow_scopes = True  # type: ignore[attr-defined]
+    build.uprfollow_original = original  # type: ignore[attr-defined]
     tags._build_box_tree = build
     return True
 
