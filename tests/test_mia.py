@@ -291,6 +291,34 @@ def test_pdf_reproducible_byte_for_byte(small_store):
     assert a == b
 
 
+def test_render_leaves_zlib_and_the_collector_as_found(small_store):
+    """Streams are deflated at DEFLATE_LEVEL only during a render; a one-shot render leaves its garbage frozen for the
+    process's exit, a default one leaves nothing frozen (a batch worker's memory does not grow)."""
+    import gc
+    import zlib
+
+    import pikepdf
+    import pydyf
+
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "MLI"), "en")
+    before = gc.get_freeze_count()
+    data = render_pdf(html)
+    assert pydyf.zlib is zlib and gc.isenabled() and gc.get_freeze_count() == before
+    with pikepdf.open(BytesIO(data)) as pdf:  # every stream still deflated, and readable
+        streams = [o for o in pdf.objects if isinstance(o, pikepdf.Stream)]
+        assert streams and all(o.get("/Filter") == "/FlateDecode" for o in streams if "/Filter" in o)
+        assert all(o.read_bytes() is not None for o in streams)
+    try:
+        assert render_pdf(html, one_shot=True) == data
+        assert gc.get_freeze_count() > before and gc.isenabled() and pydyf.zlib is zlib
+    finally:
+        gc.unfreeze()
+    assert render.DEFLATE_LEVEL == 6
+
+
 def _scopes(data: bytes) -> list[tuple[str, str]]:
     """(section, scope) of every table header cell: section is the /S of the row's parent (/THead, /TBody, /TFoot)."""
     import io
