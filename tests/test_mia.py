@@ -319,6 +319,19 @@ def test_render_leaves_zlib_and_the_collector_as_found(small_store):
     assert render.DEFLATE_LEVEL == 6
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_expat_and_tinyhtml5_give_the_same_pdf(small_store, lang):
+    """The package's templates are parsed by expat (fast); the same PDF as WeasyPrint's own HTML parser gives."""
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "HTI"), lang)
+    assert render._document(html, "file:///", None, own_templates=True).etree_element.tag == "html"
+    fast = render_pdf(html)
+    slow = render_pdf(html, template_dir=render.templates_dir())  # a --template-dir: tinyhtml5, as WeasyPrint parses
+    assert fast == slow
+
+
 def _scopes(data: bytes) -> list[tuple[str, str]]:
     """(section, scope) of every table header cell: section is the /S of the row's parent (/THead, /TBody, /TFoot)."""
     import io
