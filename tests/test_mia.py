@@ -97,7 +97,7 @@ def test_hti_every_stakeholder_and_assessed_recommendation(hti_text, hti_items):
 
 def test_hti_index_counts_equal_iri_summary(hti_text, hti_items):
     summary = summarise(hti_items)
-    page = next(p for p in hti_text if p.startswith("Implementation index"))
+    page = next(p for p in hti_text if re.search(r"^Implementation index$", p, re.M))  # the heading, not the contents line
     for label, level in (("Fully implemented", "fully"), ("Partially implemented", "partially"), ("Not implemented", "not"),
                          ("No data", "no_data"), ("Not assessed", "not_assessed")):
         m = re.search(rf"^{label} (\d+) (\d+)%$", page, re.M)
@@ -291,6 +291,79 @@ def test_pdf_reproducible_byte_for_byte(small_store):
     assert a == b
 
 
+def test_render_leaves_zlib_and_the_collector_as_found(small_store):
+    """Streams are deflated at DEFLATE_LEVEL only during a render; a one-shot render leaves its garbage frozen for the
+    process's exit, a default one leaves nothing frozen (a batch worker's memory does not grow)."""
+    import gc
+    import zlib
+
+    import pikepdf
+    import pydyf
+
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "MLI"), "en")
+    before = gc.get_freeze_count()
+    data = render_pdf(html)
+    assert pydyf.zlib is zlib and gc.isenabled() and gc.get_freeze_count() == before
+    with pikepdf.open(BytesIO(data)) as pdf:  # every stream still deflated, and readable
+        streams = [o for o in pdf.objects if isinstance(o, pikepdf.Stream)]
+        assert streams and all(o.get("/Filter") == "/FlateDecode" for o in streams if "/Filter" in o)
+        assert all(o.read_bytes() is not None for o in streams)
+    try:
+        assert render_pdf(html, one_shot=True) == data
+        assert gc.get_freeze_count() > before and gc.isenabled() and pydyf.zlib is zlib
+    finally:
+        gc.unfreeze()
+    assert render.DEFLATE_LEVEL == 6
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_expat_and_tinyhtml5_give_the_same_pdf(small_store, lang):
+    """The package's templates are parsed by expat (fast); the same PDF as WeasyPrint's own HTML parser gives."""
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "HTI"), lang)
+    assert render._document(html, "file:///", None, own_templates=True).etree_element.tag == "html"
+    fast = render_pdf(html)
+    slow = render_pdf(html, template_dir=render.templates_dir())  # a --template-dir: tinyhtml5, as WeasyPrint parses
+    assert fast == slow
+
+
+def _scopes(data: bytes) -> list[tuple[str, str]]:
+    """(section, scope) of every table header cell: section is the /S of the row's parent (/THead, /TBody, /TFoot)."""
+    import io
+
+    import pikepdf
+    from pdf_checks import struct_elements
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [(str(el.P.P.S), str(el.A.get("/Scope")) if el.get("/A") is not None else "none")
+                for el in struct_elements(pdf) if str(el.S) == "/TH"]
+
+
+def test_table_header_scopes_without_the_wrapper(small_store, monkeypatch):
+    """Should WeasyPrint's private tag builder change, the public finisher alone gives every header cell its scope."""
+    from weasyprint.pdf import tags
+
+    from uprfollow.report import build_digest, render, render_html, render_pdf
+
+    with open_store(small_store, readonly=True) as store:
+        html = render_html(build_digest(store, "MLI"), "en")
+    wrapped = render_pdf(html)
+    current = tags._build_box_tree
+    monkeypatch.setattr(tags, "_build_box_tree", getattr(current, "uprfollow_original", current))
+    monkeypatch.setattr(render, "_scope_from_html", lambda: False)
+    bare = render_pdf(html)
+    assert not getattr(tags._build_box_tree, "uprfollow_scopes", False)
+    expected = _scopes(wrapped)
+    assert len(expected) > 20 and {s for _, s in expected} == {"/Column", "/Row"}
+    assert all(scope == ("/Column" if section == "/THead" else "/Row") for section, scope in expected)
+    assert _scopes(bare) == expected
+
+
 def test_batch_all_with_one_failure(small_store, runner, tmp_path, monkeypatch):
     import uprfollow.report as report
 
@@ -379,9 +452,10 @@ def test_hti_numbers_not_internal_ids_in_reading_text(hti_en, hti_text):
     assert [d.refs[s.pk] for s in order] == [f"R{i}" for i in range(1, len(order) + 1)]
     body = "\n".join(hti_text)
     assert "numbered R1, R2 ... in the order of this" in re.sub(r"\s+", " ", body)
-    annex = next(i for i, p in enumerate(hti_text) if p.startswith("Data annex"))
-    reading = squash("\n".join(hti_text[:annex]))
-    data_annex = squash("\n".join(hti_text[annex:]))
+    whole = "\n".join(hti_text)
+    annex = [m.start() for m in re.finditer(r"^Data annex$", whole, re.M)][-1]  # its heading (it follows the annex)
+    reading = squash(whole[:annex])
+    data_annex = squash(whole[annex:])
     for s in order:
         assert s.id not in reading, s.id
         assert s.id in data_annex, s.id
@@ -430,12 +504,24 @@ def _boxes(box):
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
 def test_hti_print_faults(hti_en, lang):
-    """Headers stay inside their tables, annex rows and recommendations are never split, headings never end a page."""
+    """Headers stay inside their tables, annex rows and recommendations are never split, headings never end a page,
+    and no page is left mostly empty except where a chapter must start a new page."""
     from uprfollow.report import render_html
 
     pages = _layout(render_html(hti_en["digest"], lang))
     seen: dict[str, set[int]] = {}
+    headings = {id(b.element.find("h2")) for p in pages for b in _boxes(p._page_box)
+                if b.element is not None and b.element_tag == "section" and b.element.get("class") == "chapter"}
+    starts_chapter = [any(id(b.element) in headings for b in _boxes(p._page_box) if b.element_tag == "h2") for p in pages]
     for number, page in enumerate(pages):
+        # how far down its content area the page is filled (margin boxes, header and footer, left out)
+        area = page._page_box
+        bottom = max((b.position_y + b.margin_height() for child in area.children if type(child).__name__ != "MarginBox"
+                      for b in _boxes(child) if b.element_tag in ("p", "article", "tr", "h2", "h3", "figure", "dd")),
+                     default=area.content_box_y())
+        filled = (bottom - area.content_box_y()) / area.height
+        if 1 < number < len(pages) - 1 and not starts_chapter[number + 1]:
+            assert filled > 0.5, (lang, f"page {number + 1} of {len(pages)} is {filled:.0%} filled")
         flow = []
         for box in _boxes(page._page_box):
             el = box.element
@@ -507,7 +593,8 @@ def test_hti_contested_summary_by_issue(hti_en, hti_text, hti_items):
     contested = [s for s in both if is_contested(s)]
     total = d.contested_total
     assert (total.both, total.contested) == (len(both), len(contested)) and contested
-    page = next(p for p in hti_text if "Contested recommendations by issue" in p and "State rated higher" in p)
+    start = next(i for i, p in enumerate(hti_text) if "Contested recommendations by issue" in p and "State rated higher" in p)
+    page = "\n".join(hti_text[start:start + 2])  # the table may run over to the next page, its total once at its end
     assert re.search(rf"^Total {total.both} {total.contested} {total.state_higher}$", page, re.M)
     assert f"{total.contested} of the {total.both} recommendations assessed by the State" in re.sub(r"\s+", " ", page)
     noted = [s for s in hti_items if s.response == "Noted"]

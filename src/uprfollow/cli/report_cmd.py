@@ -94,11 +94,20 @@ def mia_cmd(
     resolve_state(state)  # before opening the store, like sheet and status
     with open_store(db, readonly=True) as store:
         path = write_digest(store, state, out=output, out_dir=out_dir, fmt=doc_format, lang=lang.value, session=session, cycle=cycle,
-                            template_dir=template_dir, sample=sample_notice, data=data, command=_command_line())
+                            template_dir=template_dir, sample=sample_notice, data=data, command=_command_line(),
+                            one_shot=_is_upr_process())
     if as_json:
         print_json([{"state": resolve_state(state), "file": str(path), "ok": True, "error": None}])
     else:
         typer.echo(str(path))
+
+
+def _is_upr_process() -> bool:
+    """True when this process is the `upr` program (it ends after the command), not Python calling the CLI in-process."""
+    import sys
+
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    return program.name == "upr" or (program.name == "__main__.py" and program.parent.name == "uprfollow")
 
 
 def _command_line() -> str:
@@ -106,9 +115,7 @@ def _command_line() -> str:
     import shlex
     import sys
 
-    program = Path(sys.argv[0]) if sys.argv else Path()
-    ours = program.name == "upr" or (program.name == "__main__.py" and program.parent.name == "uprfollow")
-    return "upr " + shlex.join(sys.argv[1:]) if ours else ""
+    return "upr " + shlex.join(sys.argv[1:]) if _is_upr_process() else ""
 
 
 def _batch(db, out_dir: Path, fmt: str, lang: str, session, cycle, template_dir, sample, workers, as_json: bool) -> None:

@@ -31,14 +31,18 @@ def default_command(d: Digest, lang: str) -> str:
 
 
 def render_digest(d: Digest, *, fmt: str = "pdf", lang: str = "en", template_dir: Path | None = None,
-                  command: str | None = None) -> bytes:
-    """The digest as PDF (with its data attached as CSV) or HTML bytes. `command`: what produced it, for the data file."""
+                  command: str | None = None, one_shot: bool = False) -> bytes:
+    """The digest as PDF (with its data attached as CSV) or HTML bytes. `command`: what produced it, for the data file.
+
+    `one_shot`: the process ends soon after (see `render_pdf`).
+    """
     command = command or default_command(d, lang)
     html = render_html(d, lang, template_dir, command=command)
     if fmt == "html":
         return html.encode("utf-8")
     desc = f"Data of the digest: one row per recommendation and voice; store {d.fingerprint}; command: {command}"
-    return render_pdf(html, template_dir=template_dir, attachments=[(data_file_name(d, lang), data_csv(d, command), desc)], date=d.as_of)
+    return render_pdf(html, template_dir=template_dir, attachments=[(data_file_name(d, lang), data_csv(d, command), desc)], date=d.as_of,
+                      one_shot=one_shot)
 
 
 def write_digest(
@@ -55,10 +59,13 @@ def write_digest(
     sample: bool | None = None,
     data: bool = False,
     command: str | None = None,
+    one_shot: bool = False,
 ) -> Path:
     """Build, render and write one State's digest; returns the path written (default name: see `output_name`).
 
     With `data`, the digest's data (the CSV attached to the PDF) is also written beside it: same name, `.csv`.
+    `one_shot`: the process ends soon after (`upr mia STATE`), so the render's garbage is left to the exit (see
+    `render_pdf`); a process that goes on rendering (a batch worker) leaves it False.
     """
     from ..paths import safe_name, safe_output_path
 
@@ -70,7 +77,7 @@ def write_digest(
         folder.mkdir(parents=True, exist_ok=True)
         path = safe_output_path(safe_name(digest_name(d, lang, fmt), what="file name"), base=folder, force=True)
     command = command or default_command(d, lang)
-    body = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir, command=command)
+    body = render_digest(d, fmt=fmt, lang=lang, template_dir=template_dir, command=command, one_shot=one_shot)
     if data:
         write_atomic(safe_output_path(path.with_suffix(".csv"), force=True), data_csv(d, command))
     write_atomic(path, body)
