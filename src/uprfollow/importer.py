@@ -671,6 +671,15 @@ class _Rows:
     themes: list[tuple] = field(default_factory=list)
     sdgs: list[tuple] = field(default_factory=list)
     groups: list[tuple] = field(default_factory=list)
+    language: str | None = None  # with lemmas_pending: the file's language, for `add_lemmas`
+    lemmas_pending: bool = False  # the store keeps lemmas, not found yet (see _rows_in_child)
+
+    def add_lemmas(self) -> None:
+        """Each text's language and lemmas, where the batch was made without them."""
+        if self.lemmas_pending:
+            self.recs = [(*r, *analyse(r[7], self.language)) for r in self.recs]  # r[7]: the text (REC_COLUMNS)
+            self.columns += LEMMA_COLUMNS
+            self.lemmas_pending = False
 
 
 def _rows_of(new: list[Normalised], start: int, import_id: int | None, language: str | None, lemmas: bool) -> _Rows:
@@ -809,6 +818,7 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
         # a large file into an empty store: nothing to look up, link or adopt; read in a second process, written here
         for rows, n in _rows_in_child(src, progress, review_sessions, language, _next_pk(conn), import_id, _has_lemmas(conn)):
             add_issues()
+            rows.add_lemmas()
             _insert_rows(conn, rows, bulk=bulk)
             report.rows_read += n
         src.finish(report)
@@ -871,6 +881,7 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
 # A file this large, imported into an empty store, is read and checked (and its texts' lemmas found) in a
 # second process while this one writes the batches before: on two cores, about the time of the slower half.
 PARALLEL_BYTES = 20 << 20
+PARENT_LEMMAS = 2  # the parent finds the lemmas of one batch in PARENT_LEMMAS
 
 
 def _rows_in_child(src: Source, progress: Progress | None, review_sessions: Mapping[tuple[str, int], int] | None,
@@ -894,8 +905,10 @@ def _rows_in_child(src: Source, progress: Progress | None, review_sessions: Mapp
         try:
             reader.close()
             pk, rows_seen = start, _Tally(src.result.format in PARAGRAPH_FORMATS)
-            for batch in src.batches(None, known):
-                rows = _rows_of(batch, pk, import_id, language, lemmas)
+            for i, batch in enumerate(src.batches(None, known)):
+                # the lemmas of every other batch are left to the parent, which would otherwise wait for this process
+                rows = _rows_of(batch, pk, import_id, language, lemmas and i % PARENT_LEMMAS != PARENT_LEMMAS - 1)
+                rows.lemmas_pending, rows.language = lemmas and i % PARENT_LEMMAS == PARENT_LEMMAS - 1, language
                 pk += len(batch)
                 rows_seen.add(0, batch)
                 writer.send_bytes(pickle.dumps(("rows", rows, len(batch), dict(src.new_issues)), protocol=pickle.HIGHEST_PROTOCOL))
