@@ -1153,13 +1153,29 @@ def run_import(
         sources, _ = open_sources(paths, encoding=encoding, sur=sur, session=session, ignore_columns=ignore_columns)
     try:
         with open_store(path) as store:
-            reports = import_sources(store, sources, link=link, progress=progress, review_sessions=StoreReviews(store.conn))
+            # a store this command made holds nothing yet: its pages are written once, straight to the file
+            # (a rollback journal, still all or nothing), not to the log and again to the file; WAL again after
+            journal = _journal_mode(store.conn, "delete") if created else None
+            try:
+                reports = import_sources(store, sources, link=link, progress=progress, review_sessions=StoreReviews(store.conn))
+            finally:
+                if journal == "delete":
+                    _journal_mode(store.conn, "wal")
             return reports, store.recommendation_count()
     except InputError:
         if created:  # the rows were rolled back; the empty store made for them goes too
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise
+
+
+def _journal_mode(conn: sqlite3.Connection, mode: str) -> str | None:
+    """Switch the store's journal mode (needs the store to itself); the mode now, or None if it could not switch."""
+    try:
+        now = str(conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]).lower()
+    except sqlite3.OperationalError:  # another connection has it open
+        return None
+    return now if now == mode else None
 
 
 def _needs_update(path: Path) -> bool:

@@ -98,8 +98,10 @@ def lemma_tokens(text: str, language: str) -> str:
         for i, tok in enumerate(out):
             if tok is None:
                 w = words[i]
-                # a number is its own lemma (numbers fill the cache, which is emptied past its bound)
-                out[i] = cache[w] = token(w if w.isascii() and w.isdigit() else lemma(w, language), language)
+                if w.isascii() and w.isdigit():  # a number is its own lemma, and numbers would fill the cache
+                    out[i] = token(w, language)
+                else:
+                    out[i] = cache[w] = token(lemma(w, language), language)
     return " ".join(out)  # type: ignore[arg-type]
 
 

@@ -133,6 +133,23 @@ def _remove_wal_files(path: Path) -> None:
         pass
 
 
+def _interrupted(path: Path) -> bool:
+    """A write with a rollback journal was killed: its -journal file is there, for the next write open to roll back."""
+    journal = Path(f"{path}-journal")
+    return path.is_file() and journal.is_file() and journal.stat().st_size > 0
+
+
+def _roll_back_interrupted(path: Path) -> None:
+    """Let SQLite roll back a killed write (it does so at a read-write connection's first read)."""
+    conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise damaged(path, e) from e
+    finally:
+        conn.close()
+
+
 def _check_file(path: Path, *, readonly: bool) -> None:
     """Refuse what cannot be a store (a folder, a device, another kind of file; for reading, a missing or empty file)."""
     if path.is_dir():
@@ -218,6 +235,13 @@ def open_store(path: str | Path | None = None, *, readonly: bool = False, requir
         raise
     except sqlite3.DatabaseError as e:
         conn.close()
+        if readonly and _interrupted(path):
+            # a write that was killed (the first import into a new store writes with a rollback journal): SQLite
+            # rolls it back at the next write open; a read-only connection cannot
+            raise StorePending(
+                f"the store {path} holds a write that was interrupted (its -journal file is still there)",
+                hint="run `upr db migrate` (or any command that writes) once: it rolls the interrupted write back; then try again",
+            ) from e
         raise damaged(path, e) from e
     return Store(conn, path, tidy=tidy)
 
@@ -358,6 +382,8 @@ def sync_vocab(conn: sqlite3.Connection) -> None:
 def migrate_existing(path: str | Path) -> dict:
     """`upr db migrate`: open an existing store for writing (which migrates it) and say what changed."""
     path = Path(path)
+    if _interrupted(path):
+        _roll_back_interrupted(path)
     with open_store(path, readonly=True, require_current=False) as store:
         try:
             before = store_state(store.conn)
