@@ -245,8 +245,16 @@ def make_id(sur: str, session: int | None, paragraph: str | None, text: str, rs:
 
 
 def _make_id(sur: str, session: int | None, paragraph: str | None, tkey: str, rs_key: str, ordinal: int) -> str:
-    key = "\x1f".join([sur, str(session or ""), paragraph or "", tkey, rs_key, str(ordinal)])
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    return _id_of(sur, session, _identity(sur, session, paragraph, tkey, rs_key), ordinal)
+
+
+def _identity(sur: str, session: int | None, paragraph: str | None, tkey: str, rs_key: str) -> str:
+    """What a record's ID hashes, but its ordinal among identical rows."""
+    return "\x1f".join((sur, str(session or ""), paragraph or "", tkey, rs_key))
+
+
+def _id_of(sur: str, session: int | None, identity: str, ordinal: int) -> str:
+    digest = hashlib.sha256(f"{identity}\x1f{ordinal}".encode()).hexdigest()[:12]
     return f"{sur}-{session or 0:02d}-{digest}"
 
 
@@ -434,7 +442,7 @@ def normalise_batches(
         for text, rs in pairs:
             tkey = text_key(text)
             rs_key = ",".join([c or fold(r) for c, r in rs])
-            base = "\x1f".join((sur, str(session or ""), paragraph or "", tkey, rs_key))  # what _make_id hashes, but the ordinal
+            base = _identity(sur, session, paragraph, tkey, rs_key)
             key = int.from_bytes(hashlib.blake2b(base.encode(), digest_size=8).digest())  # deterministic, unlike hash()
             if key in seen:
                 repeats[key] += 1
@@ -444,7 +452,7 @@ def normalise_batches(
                 ordinal = 0
             out.append(
                 Normalised(
-                    id=f"{sur}-{session or 0:02d}-{hashlib.sha256(f'{base}{chr(31)}{ordinal}'.encode()).hexdigest()[:12]}",
+                    id=_id_of(sur, session, base, ordinal),
                     sur=sur,
                     session=session,
                     cycle=s.cycle if s else (min(cycles) if len(cycles) == 1 else None),
@@ -529,12 +537,12 @@ class Source:
             notes=list(self.notes),
         )
 
-    def batches(self, progress: Progress | None = None, review_sessions: Mapping[tuple[str, int], int] | None = None,
-                batch: int | None = None) -> Iterator[list[Normalised]]:
+    def batches(self, progress: Progress | None = None,
+                review_sessions: Mapping[tuple[str, int], int] | None = None) -> Iterator[list[Normalised]]:
         try:
             yield from normalise_batches(self.result.records, str(self.path), defaults=self.defaults, progress=progress,
                                          review_sessions=review_sessions, split=self.result.format in PARAGRAPH_FORMATS,
-                                         required=REQUIRED.get(self.result.format, ()), batch=batch, new_issues=self.new_issues)
+                                         required=REQUIRED.get(self.result.format, ()), new_issues=self.new_issues)
         except UnicodeDecodeError as e:  # pragma: no cover - readers decode up front
             raise InputError(f"{self.path}: cannot decode: {e}", hint="pass --encoding") from None
 
@@ -652,7 +660,6 @@ def _existing_ids(conn: sqlite3.Connection | None, ids: list[str]) -> set[str]:
 REC_COLUMNS = ("pk, id, sur, session, cycle, year, paragraph, text, response, response_raw, "
                "action, is_pledge, document, comment, import_id, source_row")
 LEMMA_COLUMNS = ", language, lemmas"  # from migration m011 on (tests/fixtures/make_store_v1.py writes at the first schema)
-STAGE_ROWS = 50_000
 
 
 def _has_lemmas(conn: sqlite3.Connection) -> bool:
@@ -736,11 +743,11 @@ def _next_pk(conn: sqlite3.Connection) -> int:
 
 def _insert_new(conn: sqlite3.Connection, new: list[Normalised], import_id: int | None, language: str | None = None,
                 *, bulk: bool = False) -> dict[str, int]:
-    """Insert records of their own in batches of STAGE_ROWS; returns {id: pk}."""
+    """Insert records of their own in batches of BATCH_ROWS; returns {id: pk}."""
     start = _next_pk(conn)
     lemmas = _has_lemmas(conn)
-    for lo in range(0, len(new), STAGE_ROWS):
-        _insert_rows(conn, _rows_of(new[lo : lo + STAGE_ROWS], start + lo, import_id, language, lemmas), bulk=bulk)
+    for lo in range(0, len(new), BATCH_ROWS):
+        _insert_rows(conn, _rows_of(new[lo : lo + BATCH_ROWS], start + lo, import_id, language, lemmas), bulk=bulk)
     return {r.id: start + i for i, r in enumerate(new)}
 
 
@@ -813,8 +820,8 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
 
     # a store holding nothing yet cannot hold any of the file's IDs (distinct within a file by construction)
     empty = conn is None or conn.execute("SELECT 1 FROM recommendations LIMIT 1").fetchone() is None
-    if (writing and empty and conn is not None and import_id is not None and isinstance(src, Source) and hasattr(os, "fork")
-            and src.path.stat().st_size >= PARALLEL_BYTES):
+    write = conn is not None and import_id is not None
+    if write and empty and isinstance(src, Source) and hasattr(os, "fork") and src.path.stat().st_size >= PARALLEL_BYTES:
         # a large file into an empty store: nothing to look up, link or adopt; read in a second process, written here
         for rows, n in _rows_in_child(src, progress, review_sessions, language, _next_pk(conn), import_id, _has_lemmas(conn)):
             add_issues()
@@ -827,8 +834,7 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
         report.rows_in_file = report.added = src.rows_in_file or report.rows_read
         _finish_import(conn, report, new_records)
         return report
-    batches = src.batches(progress, review_sessions)
-    for batch in batches:
+    for batch in src.batches(progress, review_sessions):
         report.rows_read += len(batch)
         tally.add(0, batch)
         existing = set() if empty else _existing_ids(conn, [r.id for r in batch])
@@ -836,24 +842,18 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
         new_records += len(new)
         if existing:
             tally.add(1, (r for r in batch if r.id in existing))
-        if not writing or conn is None:
-            if can_link:
-                held.extend(new)
-            else:
-                tally.add(2, new)
-                report.added_pairs += len(new)
-            continue
-        if existing:  # UPR Info's coding for recommendations `upr classify` predicted replaces the predictions
-            from .coding import adopt_human
+        if write:
+            if existing:  # UPR Info's coding for recommendations `upr classify` predicted replaces the predictions
+                from .coding import adopt_human
 
-            adopt_human(conn, ((r.id, r.action, r.issues) for r in batch if r.id in existing))
-        add_issues()
+                adopt_human(conn, ((r.id, r.action, r.issues) for r in batch if r.id in existing))
+            add_issues()
         if can_link:
             held.extend(new)
             continue
         tally.add(2, new)
         report.added_pairs += len(new)
-        if new:
+        if write and new:
             _insert_new(conn, new, import_id, language, bulk=bulk)
     src.finish(report)
     if can_link and conn is not None:
@@ -862,7 +862,7 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
         linked_in = [*p.insert, *(c for c, _ in p.copies)]
         tally.add(2, linked_in)
         report.added_pairs += len(linked_in)
-        if writing and import_id is not None:
+        if write:
             linking.apply(conn, p, import_id, lambda rs: _insert_new(conn, rs, import_id, language, bulk=bulk))
             if p.into_existing:  # UPR Info's coding that linking brought to a record replaces `upr classify`'s predictions
                 from .coding import drop_superseded
@@ -873,7 +873,7 @@ def _import_source(conn: sqlite3.Connection | None, src: Source | _Prepared, *, 
     report.rows_in_file = tally.get(0)
     report.already_present = tally.get(1)
     report.added = tally.get(2)
-    if import_id is not None and conn is not None:
+    if write:
         _finish_import(conn, report, new_records)
     return report
 

@@ -115,20 +115,23 @@ def _wal_files(path: Path) -> list[Path]:
     return [Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
+def _read_one_page(path: Path, timeout: float) -> None:
+    """A brief read-write connection that reads one page and closes: SQLite rolls back a killed write's hot journal
+    at that first read, and at the close removes the -wal and -shm files if it is the last connection to the store."""
+    conn = sqlite3.connect(_uri(path, mode="rw"), uri=True, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
+
+
 def _remove_wal_files(path: Path) -> None:
     """After a read-only open: the -wal and -shm files SQLite made for it (a `mode=ro` connection cannot remove them).
-
-    A brief read-write connection reads one page and closes: SQLite removes the two files only if it is
-    the last connection to the store (another process's connection keeps them), after checkpointing an
-    empty log, so the store's own bytes are not written."""
+    Another process's connection keeps them; an empty log is checkpointed, so the store's own bytes are not written."""
     if not any(p.exists() for p in _wal_files(path)):
         return
     try:
-        conn = sqlite3.connect(_uri(path, mode="rw"), uri=True, timeout=0.2, isolation_level=None)
-        try:
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        finally:
-            conn.close()
+        _read_one_page(path, 0.2)
     except sqlite3.Error:  # busy, or not ours to tidy: the files stay, as SQLite would leave them
         pass
 
@@ -140,14 +143,10 @@ def _interrupted(path: Path) -> bool:
 
 
 def _roll_back_interrupted(path: Path) -> None:
-    """Let SQLite roll back a killed write (it does so at a read-write connection's first read)."""
-    conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _read_one_page(path, busy_timeout())
     except sqlite3.DatabaseError as e:
         raise damaged(path, e) from e
-    finally:
-        conn.close()
 
 
 def _check_file(path: Path, *, readonly: bool) -> None:
